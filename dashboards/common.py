@@ -1,0 +1,156 @@
+"""Building blocks for Grafana 10+ dashboards that grafanalib 0.7.1 does not emit correctly.
+
+- ``TimestreamTarget``: the Timestream plugin's query model. grafanalib's ``Target``
+  and ``SqlTarget`` add fields (``expr``, ``rawSql`` ...) the plugin does not read.
+- ``pm25_thresholds``: plain threshold steps; grafanalib's ``Threshold`` writes ``"value": "null"``.
+- ``Gauge`` and ``BarGauge``: grafanalib's ``GaugePanel`` omits ``options.reduceOptions``
+  (grafanalib issue #575) and its ``BarGauge`` writes the pre-7 ``fieldOptions``; these
+  write Grafana 10's ``options`` / ``fieldConfig`` model.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attr
+from attr.validators import in_, instance_of
+from grafanalib.core import Panel
+
+DATASOURCE_TYPE = "grafana-timestream-datasource"
+# Must equal the uid pinned in provisioning/datasources/timestream.yaml.j2
+# (grafana_provisioning_datasource_uid); a test checks they agree.
+DATASOURCE_UID = os.environ.get("PM25_DATASOURCE_UID", "timestream-pm25")
+
+FORMAT_TABLE = 0
+FORMAT_TIME_SERIES = 1
+
+UNIT_UG_M3 = "conµgm3"  # Grafana's "Concentration / micrograms per cubic metre"
+
+# China's PM2.5 air-quality breakpoints (HJ 633-2012, 24 h mean, ug/m3): excellent < 35 <= good < 75
+# <= lightly polluted < 115 <= moderately < 150 <= heavily < 250 <= severely polluted.
+PM25_BREAKPOINTS: tuple[tuple[str, float | None], ...] = (
+    ("green", None),
+    ("yellow", 35),
+    ("orange", 75),
+    ("red", 115),
+    ("purple", 150),
+    ("#7e0023", 250),  # maroon
+)
+GAUGE_MAX = 500
+
+
+def datasource() -> dict[str, str]:
+    return {"type": DATASOURCE_TYPE, "uid": DATASOURCE_UID}
+
+
+def pm25_thresholds() -> list[dict[str, Any]]:
+    """Grafana 10 threshold steps. (grafanalib's ``Threshold`` writes the base value as the string 'null'.)"""
+    return [{"color": color, "value": value} for color, value in PM25_BREAKPOINTS]
+
+
+@attr.s
+class TimestreamTarget:
+    """One query of the Timestream plugin: raw SQL, table (0) or time series (1) frames."""
+
+    rawQuery: str = attr.ib(validator=instance_of(str))
+    refId: str = attr.ib(default="A")
+    format: int = attr.ib(default=FORMAT_TABLE, validator=in_([FORMAT_TABLE, FORMAT_TIME_SERIES]))
+    waitForResult: bool = attr.ib(default=True)
+
+    def to_json_data(self) -> dict[str, Any]:
+        return {
+            "datasource": datasource(),
+            "refId": self.refId,
+            "rawQuery": self.rawQuery,
+            "format": self.format,
+            "waitForResult": self.waitForResult,
+        }
+
+
+def _standard_field_defaults(unit: str, decimals: int | None, minimum: float | None, maximum: float | None):
+    return {
+        "unit": unit,
+        "decimals": decimals,
+        "min": minimum,
+        "max": maximum,
+        "color": {"mode": "thresholds"},
+        "mappings": [],
+    }
+
+
+def _reduce_options() -> dict[str, Any]:
+    # One value per field: each pivoted column holds one non-null value per row set.
+    return {"values": False, "calcs": ["lastNotNull"], "fields": ""}
+
+
+@attr.s
+class Gauge(Panel):
+    """Grafana 10 gauge panel."""
+
+    unit: str = attr.ib(default=UNIT_UG_M3)
+    decimals: int | None = attr.ib(default=0)
+    minimum: float | None = attr.ib(default=0)
+    maximum: float | None = attr.ib(default=GAUGE_MAX)
+    showThresholdMarkers: bool = attr.ib(default=True)
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self.panel_json(
+            {
+                "type": "gauge",
+                "fieldConfig": {
+                    "defaults": _standard_field_defaults(
+                        self.unit, self.decimals, self.minimum, self.maximum
+                    ),
+                    "overrides": [],
+                },
+                "options": {
+                    "reduceOptions": _reduce_options(),
+                    "orientation": "auto",
+                    "showThresholdLabels": False,
+                    "showThresholdMarkers": self.showThresholdMarkers,
+                    "sizing": "auto",
+                },
+            }
+        )
+
+
+@attr.s
+class BarGauge(Panel):
+    """Grafana 10 bar gauge panel."""
+
+    unit: str = attr.ib(default=UNIT_UG_M3)
+    decimals: int | None = attr.ib(default=1)
+    minimum: float | None = attr.ib(default=0)
+    maximum: float | None = attr.ib(default=None)
+    orientation: str = attr.ib(default="horizontal", validator=in_(["auto", "horizontal", "vertical"]))
+    displayMode: str = attr.ib(default="gradient", validator=in_(["basic", "gradient", "lcd"]))
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self.panel_json(
+            {
+                "type": "bargauge",
+                "fieldConfig": {
+                    "defaults": _standard_field_defaults(
+                        self.unit, self.decimals, self.minimum, self.maximum
+                    ),
+                    "overrides": [],
+                },
+                "options": {
+                    "reduceOptions": _reduce_options(),
+                    "orientation": self.orientation,
+                    "displayMode": self.displayMode,
+                    "valueMode": "color",
+                    "namePlacement": "auto",
+                    "showUnfilled": True,
+                    "sizing": "auto",
+                    "minVizWidth": 8,
+                    "minVizHeight": 16,
+                },
+            }
+        )
+
+
+def rename_columns(names: dict[str, str]) -> list[dict[str, Any]]:
+    """A Grafana 'organize' transformation showing SQL aliases under their real names."""
+    return [{"id": "organize", "options": {"renameByName": names}}] if names else []

@@ -1,0 +1,53 @@
+"""Shared fixtures: real local services, started once per test session."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+
+from tests.services import LOCAL_CREDENTIALS, Service, start_kinesalite, start_timestream_local
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _local_credentials():
+    """Every boto3 client in the tests talks to local services with throwaway credentials."""
+    saved = {key: os.environ.get(key) for key in LOCAL_CREDENTIALS}
+    os.environ.update(LOCAL_CREDENTIALS)
+    os.environ.pop("AWS_PROFILE", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def kinesalite(tmp_path_factory) -> Service:
+    service = start_kinesalite(tmp_path_factory.mktemp("kinesalite") / "data")
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def timestream_local(tmp_path_factory) -> Service:
+    service = start_timestream_local(tmp_path_factory.mktemp("timestream") / "data")
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def kinesis_client(kinesalite):
+    return boto3.client("kinesis", endpoint_url=kinesalite.url, region_name="us-east-1")
+
+
+@pytest.fixture
+def timestream_write(timestream_local):
+    return boto3.client("timestream-write", endpoint_url=timestream_local.url, region_name="us-east-1")
+
+
+@pytest.fixture
+def timestream_query(timestream_local):
+    return boto3.client("timestream-query", endpoint_url=timestream_local.url, region_name="us-east-1")

@@ -1,0 +1,118 @@
+"""Start the project's real local services for tests: kinesalite and timestream_local.
+
+Each service runs as a child process on a free loopback port with its data in a
+temporary folder, and is stopped when the fixture ends. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+    data_dir: Path
+    port: int
+    argv: list[str] = field(default_factory=list)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _wait_until_ready(service: Service, probe, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n{service.log()}")
+        if probe():
+            return
+        time.sleep(0.05)
+    service.stop(kill=True)
+    raise RuntimeError(f"{service.name} did not become ready in {timeout:.0f} s:\n{service.log()}")
+
+
+def _start(name: str, argv: list[str], url: str, port: int, data_dir: Path, probe) -> Service:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"{data_dir.name}.log"
+    env = {**os.environ, **LOCAL_CREDENTIALS, "PYTHONUNBUFFERED": "1"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    service = Service(name, url, process, log_path, data_dir, port, argv)
+    _wait_until_ready(service, probe)
+    return service
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def start_kinesalite(data_dir: Path, port: int | None = None) -> Service:
+    """A real local Kinesis (kinesalite from the project's node_modules), data on disk."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("Node.js is not installed; run `make setup`")
+    port = port or free_port()
+    argv = [node, str(ROOT / "tools" / "kinesis-local.js"), "--port", str(port), "--path", str(data_dir)]
+    return _start("kinesalite", argv, f"http://127.0.0.1:{port}", port, data_dir, lambda: _port_open(port))
+
+
+def start_timestream_local(
+    data_dir: Path, port: int | None = None, extra_args: list[str] | None = None
+) -> Service:
+    """The project's Timestream-compatible store, started as users start it."""
+    port = port or free_port()
+    argv = [
+        sys.executable, "-m", "timestream_local", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
+        *(extra_args or []),
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=0.5) as response:  # noqa: S310 - loopback
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    return _start("timestream_local", argv, url, port, data_dir, healthy)
