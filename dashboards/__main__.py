@@ -1,4 +1,4 @@
-"""``python -m dashboards build``: regenerate the dashboard JSON from the grafanalib code."""
+"""``python -m dashboards build`` regenerates the dashboard JSON; ``report`` prints its nine panels."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from grafanalib._gen import DashboardEncoder
 
 from catalogue import CatalogueError, load_catalogue
-from dashboards import pm25_analysis_1
-from dashboards.queries import QueryContext
+from dashboards import pm25_analysis_1, report
+from dashboards.queries import QueryContext, quote_identifier
 
 OUTPUT_DIR = Path(__file__).resolve().parent
 
@@ -41,7 +43,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     build.add_argument("--database", default="iot", help="Timestream database (default: %(default)s)")
     build.add_argument("--table", default="pm25", help="Timestream table (default: %(default)s)")
+    show = sub.add_parser("report", help="run the nine panel queries and print what the panels show")
+    show.add_argument(
+        "--endpoint-url", default=None, help="Timestream endpoint, e.g. the local store http://127.0.0.1:8600"
+    )
+    show.add_argument("--region", default="us-east-1", help="AWS region (default: %(default)s)")
+    show.add_argument(
+        "--dashboard",
+        type=Path,
+        default=OUTPUT_DIR / pm25_analysis_1.FILENAME,
+        help="dashboard JSON (default: %(default)s)",
+    )
+    show.add_argument(
+        "--database", default="iot", help="database checked for fresh data (default: %(default)s)"
+    )
+    show.add_argument("--table", default="pm25", help="table checked for fresh data (default: %(default)s)")
+    show.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for readings of the last 30 s",
+    )
     args = parser.parse_args(argv)
+    if args.command == "report":
+        return _report(args)
 
     try:
         catalogue = load_catalogue(args.catalogue)
@@ -54,6 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     target = args.out / pm25_analysis_1.FILENAME
     target.write_text(text, encoding="utf-8")
     print(f"wrote {target}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    client = boto3.client("timestream-query", region_name=args.region, endpoint_url=args.endpoint_url)
+    source = f"{quote_identifier(args.database)}.{quote_identifier(args.table)}"
+    where = args.endpoint_url or f"Amazon Timestream ({args.region})"
+    try:
+        if args.wait > 0:
+            report.wait_for_fresh_data(
+                client, source, 30, args.wait, lambda line: print(line, file=sys.stderr)
+            )
+        runs = report.run_panels(client, report.load_panels(args.dashboard))
+    except (BotoCoreError, ClientError, TimeoutError, OSError) as exc:
+        print(f"error: cannot read the panels from {where}: {exc}", file=sys.stderr)
+        return 1
+    print(report.format_report(runs, where), end="")
     return 0
 
 

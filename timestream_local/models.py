@@ -1,0 +1,571 @@
+"""Timestream's rules: resource names, retention limits and WriteRecords record validation.
+
+Pure logic, no I/O: the storage layer asks these functions whether a name, a retention setting
+or a record is acceptable and gets either a normalised value or an AWS-worded error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from timestream_local.exceptions import ValidationException
+
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9_.-]+")
+# DuckDB's own schemas and ours: a Timestream database of that name would collide with them.
+RESERVED_DATABASE_NAMES = frozenset({"main", "temp", "information_schema", "pg_catalog", "system", "__tsl"})
+
+MEMORY_HOURS_RANGE = (1, 8766)
+MAGNETIC_DAYS_RANGE = (1, 73000)
+DEFAULT_MEMORY_HOURS = 6
+DEFAULT_MAGNETIC_DAYS = 73000
+MAX_RECORDS_PER_WRITE = 100
+MAX_DIMENSIONS_PER_TABLE = 128
+MAX_MEASURE_COLUMNS_PER_TABLE = 1024
+MAX_MEASURES_PER_RECORD = 256
+FUTURE_TOLERANCE_NS = 15 * 60 * 1_000_000_000
+NS_PER_HOUR = 3600 * 1_000_000_000
+NS_PER_DAY = 24 * NS_PER_HOUR
+
+SCALAR_TYPES = ("BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "TIMESTAMP")
+MEASURE_VALUE_TYPES = (*SCALAR_TYPES, "MULTI")
+DUCKDB_TYPES = {
+    "BIGINT": "BIGINT",
+    "DOUBLE": "DOUBLE",
+    "VARCHAR": "VARCHAR",
+    "BOOLEAN": "BOOLEAN",
+    "TIMESTAMP": "TIMESTAMP_NS",
+}
+# The single-measure value column for each MeasureValueType, named as Timestream names them.
+VALUE_COLUMNS = {t: f"measure_value::{t.lower()}" for t in SCALAR_TYPES}
+TIME_UNITS = {"MILLISECONDS": 1_000_000, "SECONDS": 1_000_000_000, "MICROSECONDS": 1_000, "NANOSECONDS": 1}
+# TIMESTAMP_NS covers 1677-09-21 .. 2262-04-11; Timestream times are non-negative epoch values.
+MAX_TIME_NS = 9_223_372_036_854_775_000
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+_DOUBLE = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def validate_resource_name(value: Any, what: str, creating: bool = False) -> str:
+    """A database or table name; creating one also checks AWS's length and pattern rules."""
+    if not isinstance(value, str) or not value:
+        raise ValidationException(f"{what} must be a non-empty string.")
+    if creating:
+        if not 3 <= len(value) <= 256:
+            raise ValidationException(
+                f"1 validation error detected: Value '{value}' at '{_camel(what)}' failed to satisfy "
+                "constraint: Member must have length between 3 and 256"
+            )
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValidationException(
+                f"1 validation error detected: Value '{value}' at '{_camel(what)}' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+            )
+    return value
+
+
+def _camel(what: str) -> str:
+    return what[0].lower() + what[1:]
+
+
+@dataclass
+class Retention:
+    memory_hours: int = DEFAULT_MEMORY_HOURS
+    magnetic_days: int = DEFAULT_MAGNETIC_DAYS
+
+    def to_api(self) -> dict[str, int]:
+        return {
+            "MemoryStoreRetentionPeriodInHours": self.memory_hours,
+            "MagneticStoreRetentionPeriodInDays": self.magnetic_days,
+        }
+
+
+def parse_retention(value: Any) -> Retention:
+    if not isinstance(value, dict):
+        raise ValidationException("RetentionProperties must be an object.")
+    hours = value.get("MemoryStoreRetentionPeriodInHours")
+    days = value.get("MagneticStoreRetentionPeriodInDays")
+    for name, number, (low, high) in (
+        ("MemoryStoreRetentionPeriodInHours", hours, MEMORY_HOURS_RANGE),
+        ("MagneticStoreRetentionPeriodInDays", days, MAGNETIC_DAYS_RANGE),
+    ):
+        if number is None:
+            raise ValidationException(f"RetentionProperties.{name} is required.")
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ValidationException(f"RetentionProperties.{name} must be an integer.")
+        if not low <= number <= high:
+            raise ValidationException(
+                f"1 validation error detected: Value '{number}' at 'retentionProperties.{_camel(name)}' "
+                f"failed to satisfy constraint: Member must have value between {low} and {high}"
+            )
+    return Retention(int(hours), int(days))
+
+
+def parse_magnetic_write_properties(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationException("MagneticStoreWriteProperties must be an object.")
+    enabled = value.get("EnableMagneticStoreWrites")
+    if not isinstance(enabled, bool):
+        raise ValidationException(
+            "MagneticStoreWriteProperties.EnableMagneticStoreWrites must be true or false."
+        )
+    result: dict[str, Any] = {"EnableMagneticStoreWrites": enabled}
+    location = value.get("MagneticStoreRejectedDataLocation")
+    if location is not None:
+        if not isinstance(location, dict):
+            raise ValidationException("MagneticStoreRejectedDataLocation must be an object.")
+        result["MagneticStoreRejectedDataLocation"] = location
+    return result
+
+
+def parse_schema(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationException("Schema must be an object.")
+    keys = value.get("CompositePartitionKey", [])
+    if not isinstance(keys, list) or len(keys) > 1:
+        raise ValidationException("Schema.CompositePartitionKey must be a list of at most one partition key.")
+    for key in keys:
+        if not isinstance(key, dict) or key.get("Type") not in ("DIMENSION", "MEASURE"):
+            raise ValidationException("Each partition key needs a Type of DIMENSION or MEASURE.")
+        if key["Type"] == "DIMENSION" and not isinstance(key.get("Name"), str):
+            raise ValidationException("A DIMENSION partition key needs a Name.")
+    return {"CompositePartitionKey": keys}
+
+
+DEFAULT_SCHEMA = {"CompositePartitionKey": [{"Type": "MEASURE"}]}
+
+
+# ---------------------------------------------------------------------------------------------- records
+@dataclass(slots=True)
+class ParsedRecord:
+    """One WriteRecords record after CommonAttributes were merged and every field validated."""
+
+    index: int
+    dims: tuple[tuple[str, str], ...]  # sorted by name
+    measure_name: str
+    time_ns: int
+    kind: str  # one of MEASURE_VALUE_TYPES
+    values: dict[str, Any]  # column name -> Python value (bool/int/float/str; TIMESTAMP as ns int)
+    value_types: dict[str, str]  # column name -> Timestream scalar type
+    version: int
+    magnetic: bool = False
+
+    @property
+    def key(self) -> tuple:
+        return (self.dims, self.measure_name, self.time_ns)
+
+
+@dataclass(slots=True)
+class Rejection:
+    index: int
+    reason: str
+    existing_version: int | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"RecordIndex": self.index, "Reason": self.reason}
+        if self.existing_version is not None:
+            body["ExistingVersion"] = self.existing_version
+        return body
+
+
+class RecordError(Exception):
+    """A record-level problem: the record is rejected, the rest of the batch goes on."""
+
+
+@dataclass
+class WriteRequest:
+    database: str
+    table: str
+    common: dict[str, Any] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    raw: bytes | None = None  # the request body as received (logged as is for durability)
+
+
+def parse_write_request(params: dict[str, Any], raw: bytes | None = None) -> WriteRequest:
+    """Request-level validation: anything wrong here fails the whole call with a ValidationException."""
+    database = validate_resource_name(params.get("DatabaseName"), "DatabaseName")
+    table = validate_resource_name(params.get("TableName"), "TableName")
+    records = params.get("Records")
+    if not isinstance(records, list):
+        raise ValidationException("Records is required and must be a list of records.")
+    if not 1 <= len(records) <= MAX_RECORDS_PER_WRITE:
+        raise ValidationException(
+            f"1 validation error detected: Value at 'records' failed to satisfy constraint: "
+            f"Member must have length between 1 and {MAX_RECORDS_PER_WRITE} (got {len(records)})"
+        )
+    common = params.get("CommonAttributes") or {}
+    if not isinstance(common, dict):
+        raise ValidationException("CommonAttributes must be an object.")
+    for position, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ValidationException(f"Records[{position}] must be an object.")
+    return WriteRequest(database, table, common, records, raw)
+
+
+def _too_long(text: str, limit: int) -> bool:
+    """True when the UTF-8 encoding of text exceeds limit bytes (cheap for short strings)."""
+    return len(text) * 4 > limit and len(text.encode("utf-8")) > limit
+
+
+def _check_utf8(text: str, what: str) -> None:
+    """Strings must be valid Unicode (JSON allows lone surrogates such as "\\ud800"; DuckDB does not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise RecordError(f"{what} is not valid UTF-8 text.") from error
+
+
+def _check_name(name: Any, what: str, limit: int) -> str:
+    if type(name) is not str or not name:
+        raise RecordError(f"{what} must be a non-empty string.")
+    if not name.isascii():
+        _check_utf8(name, what)
+    if _too_long(name, limit):
+        raise RecordError(f"{what} '{name[:64]}' exceeds the maximum length of {limit} bytes.")
+    lowered = name.lower()
+    if lowered in ("time", "measure_name") or lowered.startswith(("measure_value", "ts_", "__tsl")):
+        raise RecordError(
+            f"{what} '{name}' is reserved: names cannot be 'time' or 'measure_name' "
+            "and cannot start with 'measure_value', 'ts_' or '__tsl'."
+        )
+    return name
+
+
+def _parse_time(raw: Any, multiplier: int, unit: str) -> int:
+    if type(raw) is not str or not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
+        raise RecordError(f"Invalid time '{raw}': Time must be a non-negative integer string in {unit}.")
+    value = int(raw) * multiplier
+    if value > MAX_TIME_NS:
+        raise RecordError(f"Invalid time '{raw}': the timestamp is beyond the supported range.")
+    return value
+
+
+def _parse_bigint(raw: str, label: str) -> int:
+    digits = raw[1:] if raw[:1] == "-" else raw
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
+        raise RecordError(f"{label} '{raw[:64]}' is not a valid BIGINT.")
+    number = int(raw)
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise RecordError(f"{label} '{raw}' is out of range for BIGINT.")
+    return number
+
+
+def _parse_value(raw: Any, kind: str, unit: str, label: str) -> Any:
+    if type(raw) is not str:
+        raise RecordError(f"{label} must be a string.")
+    if kind == "BIGINT":
+        return _parse_bigint(raw, label)
+    if kind == "DOUBLE":
+        if not _DOUBLE.fullmatch(raw):
+            raise RecordError(f"{label} '{raw[:64]}' is not a valid DOUBLE.")
+        number = float(raw)
+        if not math.isfinite(number):
+            raise RecordError(f"{label} '{raw[:64]}' is out of range for DOUBLE.")
+        return number
+    if kind == "BOOLEAN":
+        lowered = raw.lower()
+        if lowered not in ("true", "false"):
+            raise RecordError(f"{label} '{raw[:64]}' is not a valid BOOLEAN (use true or false).")
+        return lowered == "true"
+    if kind == "TIMESTAMP":
+        return _parse_time(raw, TIME_UNITS[unit], unit)
+    if _too_long(raw, 2048):
+        raise RecordError(f"{label} exceeds the maximum length of 2048 bytes.")
+    if not raw.isascii():
+        _check_utf8(raw, label)
+    return raw
+
+
+class RecordParser:
+    """Parses the records of one WriteRecords call: CommonAttributes merged in, every field checked.
+
+    `known_names` is a cache of dimension/measure names already found valid (shared across calls
+    by the store) so the common case costs a set look-up per name.
+    """
+
+    def __init__(self, common: dict[str, Any], known_names: set[str] | None = None) -> None:
+        self.common = common
+        self.known_names = known_names if known_names is not None else set()
+        self.common_dims: dict[str, str] = {}
+        self.common_error: str | None = None
+        self._common_defaults: tuple[Any, ...] | None = None
+        try:
+            dims = common.get("Dimensions")
+            if dims is not None:
+                self._add_dims(self.common_dims, dims)
+        except RecordError as error:
+            self.common_error = f"CommonAttributes: {error}"
+
+    def _name(self, name: Any, what: str, limit: int) -> str:
+        if type(name) is str and name in self.known_names:
+            return name
+        _check_name(name, what, limit)
+        if len(self.known_names) < 100_000:
+            self.known_names.add(name)
+        return name
+
+    def _add_dims(self, into: dict[str, str], dims: Any) -> None:
+        if type(dims) is not list:
+            raise RecordError("Dimensions must be a list.")
+        known = self.known_names
+        for dim in dims:
+            if type(dim) is not dict:
+                raise RecordError("Each dimension must be an object with Name and Value.")
+            name = dim.get("Name")
+            if type(name) is not str or name not in known:
+                self._name(name, "Dimension name", 60)
+            value = dim.get("Value")
+            if type(value) is not str:
+                raise RecordError(f"Dimension '{name}' must have a string Value.")
+            if len(value) > 512 and _too_long(value, 2048):
+                raise RecordError(
+                    f"The value of dimension '{name}' exceeds the maximum length of 2048 bytes."
+                )
+            if not value.isascii():
+                _check_utf8(value, f"The value of dimension '{name}'")
+            if len(dim) > 2:
+                dim_type = dim.get("DimensionValueType")
+                if dim_type is not None and dim_type != "VARCHAR":
+                    raise RecordError(
+                        f"Dimension '{name}' has DimensionValueType '{dim_type}'; only VARCHAR exists."
+                    )
+            into[name] = value
+
+    def _defaults(self) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+        """CommonAttributes fields each record falls back to (looked up once per call)."""
+        common = self.common
+        return (
+            common.get("MeasureName"),
+            common.get("TimeUnit"),
+            common.get("Time"),
+            common.get("Version"),
+            common.get("MeasureValueType"),
+            common.get("MeasureValue"),
+            common.get("MeasureValues"),
+        )
+
+    def parse(self, index: int, record: dict[str, Any]) -> ParsedRecord:  # noqa: PLR0912, PLR0915 - hot path
+        """Raise RecordError with the reason when the record is not acceptable."""
+        if self.common_error:
+            raise RecordError(self.common_error)
+        if self._common_defaults is None:
+            self._common_defaults = self._defaults()
+        c_name, c_unit, c_time, c_version, c_kind, c_value, c_values = self._common_defaults
+        get = record.get
+        dims = self.common_dims
+        own_dims = get("Dimensions")
+        if own_dims is not None:
+            dims = dict(dims)
+            self._add_dims(dims, own_dims)
+
+        measure_name = get("MeasureName")
+        if measure_name is None:
+            measure_name = c_name
+        if type(measure_name) is not str or measure_name not in self.known_names:
+            self._name(measure_name, "MeasureName", 256)
+
+        unit = get("TimeUnit") or c_unit or "MILLISECONDS"
+        multiplier = TIME_UNITS.get(unit) if type(unit) is str else None
+        if multiplier is None:
+            raise RecordError(f"TimeUnit '{unit}' is not one of {', '.join(TIME_UNITS)}.")
+        raw_time = get("Time")
+        if raw_time is None:
+            raw_time = c_time
+            if raw_time is None:
+                raise RecordError("Time is required (in the record or in CommonAttributes).")
+        time_ns = _parse_time(raw_time, multiplier, unit)
+
+        version = get("Version")
+        if version is None:
+            version = 1 if c_version is None else c_version
+        if type(version) is not int or not 0 <= version <= INT64_MAX:
+            raise RecordError(f"Version '{version}' must be a non-negative 64-bit integer.")
+
+        kind = get("MeasureValueType") or c_kind or "DOUBLE"
+        raw = get("MeasureValue")
+        if raw is None:
+            raw = c_value
+        if kind == "MULTI":
+            values, value_types = self._multi(record, raw, dims, unit)
+        elif kind in VALUE_COLUMNS:
+            if c_values is not None or get("MeasureValues") is not None:
+                raise RecordError("MeasureValues can only be used with MeasureValueType MULTI.")
+            if raw is None:
+                raise RecordError("MeasureValue is required for a single-measure record.")
+            column = VALUE_COLUMNS[kind]
+            if kind == "BIGINT" and type(raw) is str:
+                value = _parse_bigint(raw, "MeasureValue")
+            else:
+                value = _parse_value(raw, kind, unit, "MeasureValue")
+            values = {column: value}
+            value_types = {column: kind}
+        else:
+            raise RecordError(f"MeasureValueType '{kind}' is not one of {', '.join(MEASURE_VALUE_TYPES)}.")
+        return ParsedRecord(
+            index,
+            tuple(sorted(dims.items())) if len(dims) > 1 else tuple(dims.items()),
+            measure_name,
+            time_ns,
+            kind,
+            values,
+            value_types,
+            version,
+        )
+
+    def _multi(
+        self, record: dict[str, Any], raw: Any, dims: dict[str, str], unit: str
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        if raw is not None:
+            raise RecordError("MeasureValue must not be set for a MULTI record; use MeasureValues.")
+        measures = record.get("MeasureValues")
+        if measures is None:
+            measures = self.common.get("MeasureValues")
+        if type(measures) is not list or not measures:
+            raise RecordError("MeasureValues must be a non-empty list for MeasureValueType MULTI.")
+        if len(measures) > MAX_MEASURES_PER_RECORD:
+            raise RecordError(f"A record can have at most {MAX_MEASURES_PER_RECORD} MeasureValues.")
+        values: dict[str, Any] = {}
+        value_types: dict[str, str] = {}
+        for item in measures:
+            if type(item) is not dict:
+                raise RecordError("Each MeasureValue must be an object with Name, Value and Type.")
+            name = self._name(item.get("Name"), "MeasureValue name", 256)
+            item_type = item.get("Type")
+            if item_type not in VALUE_COLUMNS:
+                raise RecordError(
+                    f"MeasureValue '{name}' has Type '{item_type}'; use one of {', '.join(SCALAR_TYPES)}."
+                )
+            if name in values:
+                raise RecordError(f"MeasureValue '{name}' appears more than once in the record.")
+            if name in dims:
+                raise RecordError(f"'{name}' is used both as a dimension and as a measure in the record.")
+            values[name] = _parse_value(item.get("Value"), item_type, unit, f"MeasureValue '{name}'")
+            value_types[name] = item_type
+        return values, value_types
+
+
+def parse_record(index: int, common: dict[str, Any], record: dict[str, Any]) -> ParsedRecord:
+    """Parse one record on its own (see RecordParser for batches)."""
+    return RecordParser(common).parse(index, record)
+
+
+class SchemaCheck:
+    """Whether records fit a table's columns, and which columns accepting them adds.
+
+    A dimension name can never also be a measure column (nor differ from one only in letter case:
+    DuckDB column names are case-insensitive); a measure name keeps the MeasureValueType it was first
+    written with, and a MULTI attribute keeps its type.
+    """
+
+    def __init__(
+        self, dimensions: list[str], attributes: dict[str, str], measure_types: dict[str, str]
+    ) -> None:
+        self.dimensions = dimensions
+        self.attributes = attributes
+        self.measure_types = measure_types
+        self.known_dims = set(dimensions)
+        self.new_dims: list[str] = []
+        self.new_attrs: dict[str, str] = {}
+        self.new_measures: dict[str, str] = {}
+        self.lowered = {name.lower(): name for name in (*dimensions, *attributes)}
+
+    def _case_clash(self, name: str) -> str | None:
+        existing = self.lowered.get(name.lower(), name)
+        return existing if existing != name else None
+
+    def problem(self, record: ParsedRecord) -> str | None:  # noqa: PLR0911, PLR0912 - one reason per rule
+        kind = self.measure_types.get(record.measure_name) or self.new_measures.get(record.measure_name)
+        if kind is not None and kind != record.kind:
+            return (
+                f"Measure data type conflict for measure_name '{record.measure_name}': the table has it "
+                f"as {kind}, the record has {record.kind}."
+            )
+        added = 0
+        for name, _value in record.dims:
+            if name in self.known_dims:
+                continue
+            if name in self.attributes or name in self.new_attrs:
+                return f"'{name}' is a measure column of this table and cannot be used as a dimension."
+            if clash := self._case_clash(name):
+                return f"Dimension '{name}' differs only in letter case from column '{clash}'."
+            added += 1
+            if len(self.known_dims) + added > MAX_DIMENSIONS_PER_TABLE:
+                return f"The table already has the maximum of {MAX_DIMENSIONS_PER_TABLE} dimensions."
+        if record.kind != "MULTI":
+            return None
+        dims = dict(record.dims)
+        added = 0
+        for name, value_type in record.value_types.items():
+            existing = self.attributes.get(name) or self.new_attrs.get(name)
+            if existing is not None:
+                if existing != value_type:
+                    return (
+                        f"Measure data type conflict for '{name}': the table has it as {existing}, "
+                        f"the record has {value_type}."
+                    )
+                continue
+            if name in self.known_dims or name in dims:
+                return f"'{name}' is a dimension of this table and cannot be used as a measure."
+            if clash := self._case_clash(name):
+                return f"Measure '{name}' differs only in letter case from column '{clash}'."
+            added += 1
+            if len(self.attributes) + len(self.new_attrs) + added > MAX_MEASURE_COLUMNS_PER_TABLE:
+                return "The table already has the maximum number of measure columns."
+        return None
+
+    def accept(self, record: ParsedRecord) -> None:
+        for name, _value in record.dims:
+            if name not in self.known_dims:
+                self.known_dims.add(name)
+                self.new_dims.append(name)
+                self.lowered[name.lower()] = name
+        if record.kind == "MULTI":
+            for name, value_type in record.value_types.items():
+                if name not in self.attributes and name not in self.new_attrs:
+                    self.new_attrs[name] = value_type
+                    self.lowered[name.lower()] = name
+        if record.measure_name not in self.measure_types:
+            self.new_measures.setdefault(record.measure_name, record.kind)
+
+    def change(self) -> dict[str, Any] | None:
+        if self.new_dims or self.new_attrs or self.new_measures:
+            return {"dimensions": self.new_dims, "attributes": self.new_attrs, "measures": self.new_measures}
+        return None
+
+
+def ingestion_window_reason(
+    time_ns: int, now_ns: int, retention: Retention, magnetic_writes: bool
+) -> str | None:
+    """Why a record's time is outside what the table accepts now, or None when it is accepted."""
+    newest = now_ns + FUTURE_TOLERANCE_NS
+    memory_oldest = now_ns - retention.memory_hours * NS_PER_HOUR
+    magnetic_oldest = now_ns - retention.magnetic_days * NS_PER_DAY
+    if time_ns > newest:
+        return (
+            f"The record timestamp {format_ns(time_ns)} is more than 15 minutes in the future "
+            f"(the latest accepted time is {format_ns(newest)})."
+        )
+    if time_ns >= memory_oldest:
+        return None
+    if not magnetic_writes:
+        return (
+            f"The record timestamp {format_ns(time_ns)} is outside the time range "
+            f"[{format_ns(memory_oldest)}, {format_ns(newest)}) of the memory store "
+            "and magnetic store writes are not enabled on this table."
+        )
+    if time_ns < magnetic_oldest:
+        return (
+            f"The record timestamp {format_ns(time_ns)} is older than the magnetic store retention "
+            f"({retention.magnetic_days} days; the oldest accepted time is {format_ns(magnetic_oldest)})."
+        )
+    return None
+
+
+def format_ns(time_ns: int) -> str:
+    """Timestream's timestamp text: `2026-11-28 02:08:09.000000000` (UTC)."""
+    seconds, nanos = divmod(time_ns, 1_000_000_000)
+    moment = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{nanos:09d}"

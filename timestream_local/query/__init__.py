@@ -1,0 +1,22 @@
+"""The SQL side of timestream_local: Timestream SQL in, Timestream's Query wire format out.
+
+    from timestream_local.query import execute_query, QueryResult
+    result = execute_query(cursor, "SELECT ... FROM \"iot\".\"pm25\" WHERE time > ago(5m)", timeout_s=60)
+    result.column_info  # [{"Name": ..., "Type": {"ScalarType": "BIGINT"}}, ...]
+    result.rows         # [{"Data": [{"ScalarValue": "42"}, {"NullValue": True}, ...]}, ...]
+
+Modules: ``lexer`` (duration literals, measure_value::type, parsing), ``validate`` (what is
+refused), ``kinds`` (time series vs arrays), ``translate`` (Timestream -> DuckDB SQL), ``functions``
+(the supported functions and the DuckDB text of Timestream's own), ``syntax`` (shared helpers),
+``results`` (wire format), ``metadata`` (SHOW DATABASES / SHOW TABLES), ``engine`` (execution,
+caches, timeout, error mapping).
+"""
+
+from timestream_local.query.engine import (
+    QueryCancelledError,
+    QueryResult,
+    QueryTimeoutError,
+    execute_query,
+)
+
+__all__ = ["QueryCancelledError", "QueryResult", "QueryTimeoutError", "execute_query"]

@@ -1,0 +1,265 @@
+"""execute_query: one Timestream SQL query against the store's DuckDB database.
+
+parse (lexer) -> validate + translate (translate) -> check the tables exist -> run on DuckDB
+under a timer that interrupts it at the deadline -> convert to Timestream's wire format (results).
+
+Dashboards send the same queries again and again (Grafana refreshes every 5 s), so two bounded
+caches keep the per-query cost down to DuckDB's own work: the translation of a query text (only
+its now()/ago() literals change between runs, and they are filled in per execution), and the
+result column types of a translation, which spares DuckDB a second planning pass. A cached
+column layout is checked against what DuckDB reports on every run and rebuilt when it differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from timestream_local.exceptions import ResourceNotFoundException, TimestreamError, ValidationException
+from timestream_local.models import RESERVED_DATABASE_NAMES
+from timestream_local.query import metadata, results
+from timestream_local.query.lexer import parse
+from timestream_local.query.translate import TableRef, bind_now, translate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_RESULT_ROWS = 1_000_000
+HIDDEN_PREFIX = "__"  # the store's own schemas/tables (e.g. its tiers) are not Timestream tables
+_DUCKDB_USER_ERRORS = (
+    duckdb.BinderException, duckdb.CatalogException, duckdb.ConversionException,
+    duckdb.InvalidInputException, duckdb.OutOfRangeException, duckdb.ParserException,
+    duckdb.NotImplementedException, duckdb.TypeMismatchException,
+)  # fmt: skip
+
+
+class QueryTimeoutError(ValidationException):
+    """The query ran longer than the server's query timeout and was stopped."""
+
+
+class QueryCancelledError(ValidationException):
+    """The query was interrupted from outside (CancelQuery) before it finished."""
+
+
+@dataclass
+class QueryResult:
+    column_info: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    duckdb_sql: str = ""
+    elapsed_s: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    sql: str  # DuckDB SQL with '__TSL_NOW__<ns>' placeholders
+    tables: tuple[TableRef, ...]
+    fixed_columns: bool  # no SELECT *: the result columns cannot change while the text stays the same
+
+
+@functools.lru_cache(maxsize=512)
+def compile_query(sql: str) -> CompiledQuery:
+    """Parse, validate and translate a query text (a pure function, hence memoised)."""
+    tree = parse(sql)
+    fixed = not any(isinstance(star.parent, exp.Column | exp.Select) for star in tree.find_all(exp.Star))
+    translation = translate(tree)
+    return CompiledQuery(translation.sql, tuple(translation.tables), fixed)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    names: tuple[str, ...]
+    shapes: tuple[results.Shape, ...]
+    final_sql: str  # the translation, wrapped when some column needs fixing up before fetching
+    signature: tuple[tuple[str, str], ...]  # what DuckDB reports for final_sql's columns
+
+
+class LayoutCache:
+    """Result column layouts by translated SQL text (bounded, least recently used dropped)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._items: OrderedDict[str, _Layout] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _Layout | None:
+        with self._lock:
+            layout = self._items.get(key)
+            if layout is not None:
+                self._items.move_to_end(key)
+            return layout
+
+    def put(self, key: str, layout: _Layout) -> None:
+        with self._lock:
+            self._items[key] = layout
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+_LAYOUTS = LayoutCache()
+
+
+def _reject_internal(tables: tuple[TableRef, ...]) -> None:
+    """Names the store keeps for itself (DuckDB's schemas, its tiers) are never Timestream tables."""
+    for ref in tables:
+        where = f" at line {ref.line}:{ref.col}" if ref.line else ""
+        if ref.database.lower() in RESERVED_DATABASE_NAMES or ref.database.startswith(HIDDEN_PREFIX):
+            raise ResourceNotFoundException(f"The database {ref.database} does not exist{where}.")
+        if ref.table.startswith(HIDDEN_PREFIX):
+            raise ResourceNotFoundException(
+                f"The table {ref.table} does not exist in database {ref.database}{where}."
+            )
+
+
+def _missing_table(cursor: Any, tables: tuple[TableRef, ...]) -> ResourceNotFoundException | None:
+    """After DuckDB failed to find a relation: which database or table is missing, in AWS's words."""
+    databases = sorted({ref.database for ref in tables})
+    found = cursor.execute(
+        "SELECT s.schema_name, r.name FROM duckdb_schemas() s LEFT JOIN ("
+        "  SELECT database_name, schema_name, table_name AS name FROM duckdb_tables()"
+        "  UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal"
+        ") r ON r.database_name = s.database_name AND r.schema_name = s.schema_name "
+        "WHERE s.database_name = current_database() AND list_contains(?, lower(s.schema_name))",
+        [[name.lower() for name in databases]],
+    ).fetchall()
+    schemas = {schema.lower() for schema, _ in found}
+    relations = {(schema.lower(), name.lower()) for schema, name in found if name is not None}
+    for ref in tables:
+        where = f" at line {ref.line}:{ref.col}" if ref.line else ""
+        if ref.database.lower() not in schemas:
+            return ResourceNotFoundException(f"The database {ref.database} does not exist{where}.")
+        if (ref.database.lower(), ref.table.lower()) not in relations:
+            return ResourceNotFoundException(
+                f"The table {ref.table} does not exist in database {ref.database}{where}."
+            )
+    return None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    for prefix in ("Binder Error: ", "Catalog Error: ", "Conversion Error: ", "Invalid Input Error: ",
+                   "Out of Range Error: ", "Parser Error: ", "Not implemented Error: "):  # fmt: skip
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return line
+
+
+def _map_duckdb_error(error: Exception, timed_out: bool, timeout_s: float) -> TimestreamError:
+    if isinstance(error, duckdb.InterruptException):
+        if timed_out:
+            return QueryTimeoutError(
+                f"The query exceeded the query timeout of {timeout_s:g} s and was stopped."
+            )
+        return QueryCancelledError("The query was cancelled.")
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return ValidationException("The query ran out of memory; narrow the time range or add filters.")
+    if isinstance(error, _DUCKDB_USER_ERRORS):
+        return ValidationException(_first_line(error))
+    log.error("query failed inside DuckDB: %s", _first_line(error))
+    return TimestreamError(f"Internal error while running the query: {_first_line(error)}")
+
+
+def _signature(description: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(column[0]), str(column[1])) for column in description or ())
+
+
+def _layout(cursor: Any, template: str, now_ns: int) -> _Layout:
+    """Plan the query once to learn its result types (DuckDB binds without running it)."""
+    relation = cursor.sql(bind_now(template, now_ns))
+    shapes = tuple(results.shape_of(t) for t in relation.types)
+    final_sql = results.wrap_sql(template, shapes) or template
+    return _Layout(tuple(relation.columns), shapes, final_sql, ())
+
+
+def _run(
+    cursor: Any, compiled: CompiledQuery, now_ns: int, limit: int, layouts: LayoutCache
+) -> tuple[_Layout, list[tuple[Any, ...]]]:
+    cached = layouts.get(compiled.sql) if compiled.fixed_columns else None
+    if cached is not None:
+        try:
+            rows = cursor.execute(bind_now(cached.final_sql, now_ns)).fetchmany(limit)
+            if _signature(cursor.description) == cached.signature:
+                return cached, rows
+        except (duckdb.BinderException, duckdb.CatalogException):
+            pass  # the tables changed under the cached layout: plan again below
+        layouts.drop(compiled.sql)
+    layout = _layout(cursor, compiled.sql, now_ns)
+    rows = cursor.execute(bind_now(layout.final_sql, now_ns)).fetchmany(limit)
+    layout = _Layout(layout.names, layout.shapes, layout.final_sql, _signature(cursor.description))
+    if compiled.fixed_columns:
+        layouts.put(compiled.sql, layout)
+    return layout, rows
+
+
+def execute_query(
+    cursor: Any,
+    sql: str,
+    timeout_s: float = 60.0,
+    *,
+    now_ns: int | None = None,
+    max_result_rows: int = DEFAULT_MAX_RESULT_ROWS,
+    layouts: LayoutCache | None = None,
+) -> QueryResult:
+    """Run one Timestream SQL query; raise ValidationException / ResourceNotFoundException / a timeout.
+
+    ``cursor`` is a DuckDB connection (or cursor) on the store's database, used by this call only
+    (the timeout interrupts it); ``now_ns`` fixes "now" (UTC nanoseconds) for ``now()`` /
+    ``ago()``, by default the current time.
+    """
+    started = time.monotonic()
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    if not isinstance(sql, str):
+        raise ValidationException("QueryString must be a string")
+    shown = metadata.answer(cursor, sql)
+    if shown is not None:
+        return QueryResult(column_info=shown[0], rows=shown[1], elapsed_s=time.monotonic() - started)
+    compiled = compile_query(sql)
+    _reject_internal(compiled.tables)
+
+    remaining = timeout_s - (time.monotonic() - started)
+    if remaining <= 0:
+        raise QueryTimeoutError(f"The query exceeded the query timeout of {timeout_s:g} s and was stopped.")
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        cursor.interrupt()
+
+    timer = threading.Timer(remaining, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        layout, rows = _run(cursor, compiled, now_ns, max_result_rows + 1, layouts or _LAYOUTS)
+    except duckdb.CatalogException as error:
+        missing = _missing_table(cursor, compiled.tables)
+        raise (missing or _map_duckdb_error(error, fired.is_set(), timeout_s)) from None
+    except duckdb.Error as error:
+        raise _map_duckdb_error(error, fired.is_set(), timeout_s) from None
+    except RecursionError:
+        raise ValidationException("the query is nested too deeply") from None
+    finally:
+        timer.cancel()
+    if len(rows) > max_result_rows:
+        raise ValidationException(
+            f"The query returns more than {max_result_rows:,} rows; add a LIMIT or narrow the filters."
+        )
+    return QueryResult(
+        column_info=[results.column_info(n, s) for n, s in zip(layout.names, layout.shapes, strict=True)],
+        rows=results.to_wire(rows, layout.shapes),
+        duckdb_sql=bind_now(compiled.sql, now_ns),
+        elapsed_s=time.monotonic() - started,
+        stats={"rows": len(rows)},
+    )

@@ -1,0 +1,325 @@
+"""Timestream SQL -> DuckDB SQL.
+
+After ``validate``, a bottom-up rewrite replaces Timestream's constructs with DuckDB text (``Raw``
+nodes) and sqlglot's DuckDB generator writes the rest. ``now()`` and ``ago(...)`` become
+placeholders '__TSL_NOW__<ns>' that ``bind_now`` turns into constant TIMESTAMP_NS literals for each
+execution, so a translation can be reused, and ``time >= ago(30s)`` reaches DuckDB as a plain
+column-vs-constant filter that its zone maps prune with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+from sqlglot.generators.duckdb import DuckDBGenerator
+
+from timestream_local.exceptions import ValidationException
+from timestream_local.query import functions as fn
+from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
+from timestream_local.query.lexer import DURATION_FUNCTION
+from timestream_local.query.syntax import (
+    Raw,
+    duration_ns,
+    fail,
+    format_timestamp_ns,
+    is_duration,
+    start_of,
+)
+from timestream_local.query.validate import validate
+
+NOW_MARK = "__TSL_NOW__"  # '__TSL_NOW__<ns>' = the query's start time minus <ns>, filled in per execution
+_NOW_LITERAL = re.compile(r"'__TSL_NOW__(\d+)'")
+
+
+@dataclass(frozen=True)
+class TableRef:
+    database: str
+    table: str
+    line: int | None = None
+    col: int | None = None
+
+
+@dataclass
+class Translation:
+    sql: str
+    tables: list[TableRef] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------- rewrite
+
+
+_KIND = "tsl_kind"  # node.meta key: what Kinds found the node to be
+_KIND_USERS = {
+    "interpolate_linear",
+    "interpolate_locf",
+    "interpolate_fill",
+    "to_milliseconds",
+    "to_nanoseconds",
+}
+
+
+class _Rewriter:
+    def __init__(self, tree: exp.Expr) -> None:
+        self.tree = tree
+        self.kinds = Kinds(tree)
+        self.unnest_count = 0
+        self.tables: list[TableRef] = []
+        # Kinds are read on the original tree; a rewritten node inherits the kind of the one it replaces.
+        for node in tree.walk():
+            if isinstance(node, exp.Unnest) or (
+                isinstance(node, exp.Anonymous) and node.name.lower() in _KIND_USERS
+            ):
+                for arg in node.expressions:
+                    arg.meta[_KIND] = self.kinds.of(arg)
+
+    def kind(self, node: exp.Expr) -> str:
+        return node.meta.get(_KIND, UNKNOWN)
+
+    @staticmethod
+    def now_literal(offset_ns: int = 0) -> exp.Expr:
+        return exp.cast(exp.Literal.string(f"{NOW_MARK}{offset_ns}"), exp.DType.TIMESTAMP_NS)
+
+    def run(self) -> exp.Expr:
+        return self._visit(self.tree)
+
+    def _visit(self, node: exp.Expr) -> exp.Expr:
+        for child in list(node.iter_expressions()):
+            new = self._visit(child)
+            if new is not child:
+                if _KIND in child.meta:
+                    new.meta[_KIND] = child.meta[_KIND]
+                child.replace(new)
+        return self._rewrite(node)
+
+    def _rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911
+        if isinstance(node, exp.Anonymous):
+            return self._timestream_function(node)
+        if isinstance(node, (exp.CurrentTimestamp, exp.Localtimestamp)):
+            return self.now_literal()
+        if isinstance(node, exp.CurrentDate):
+            return exp.cast(self.now_literal(), exp.DType.DATE)
+        if isinstance(node, exp.GenerateSeries):
+            return self._sequence(node)
+        if isinstance(node, exp.Round):
+            return self._round(node)
+        if isinstance(node, exp.Div):
+            return Raw(template="divide({0}, {1})", expressions=[node.this, node.expression])
+        if isinstance(node, exp.DateDiff):
+            unit = (node.unit.name if node.unit else "day").lower()
+            return Raw(template=f"date_sub('{unit}', {{0}}, {{1}})", expressions=[node.expression, node.this])
+        if isinstance(node, exp.UnixToTime):
+            return Raw(
+                template="make_timestamp_ns(CAST(round({0} * 1000000000) AS BIGINT))", expressions=[node.this]
+            )
+        if isinstance(node, exp.FromISO8601Timestamp):
+            return Raw(template="CAST(timezone('UTC', CAST({0} AS TIMESTAMPTZ)) AS TIMESTAMP_NS)",
+                       expressions=[node.this])  # fmt: skip
+        if isinstance(node, exp.Cast) and node.to.this == exp.DType.TIMESTAMP:
+            node.set("to", exp.DataType.build("TIMESTAMP_NS", dialect="duckdb"))
+            return node
+        if isinstance(node, exp.Unnest):
+            return self._unnest(node)
+        if isinstance(node, exp.Table) and node.args.get("db"):
+            line, col = start_of(node.args["db"].meta) or (None, None)
+            self.tables.append(TableRef(node.args["db"].name, node.name, line, col))
+        return node
+
+    # -- Timestream functions
+
+    def _timestream_function(self, node: exp.Anonymous) -> exp.Expr:  # noqa: PLR0911
+        name = node.name.lower()
+        args = node.expressions
+        if name == DURATION_FUNCTION:
+            return node  # consumed by its parent, or turned into an INTERVAL at the end
+        if name == "ago":
+            ns = duration_ns(args[0])
+            if ns is not None:
+                return self.now_literal(ns)
+            if isinstance(args[0], exp.Interval):
+                return Raw(template="({0} - {1})", expressions=[self.now_literal(), args[0]])
+            raise fail(node, "ago() takes a duration such as 15m or 2h")
+        if name == "bin":
+            ns = duration_ns(args[1])
+            if ns is None or ns <= 0:
+                raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
+            return Raw(template=fn.fill(fn.BIN_NS, t="{0}", d=ns), expressions=[args[0]])
+        if name == "create_time_series":
+            return Raw(template=fn.fill(fn.CREATE_TIME_SERIES, t="{0}", v="{1}"), expressions=list(args))
+        if name.startswith("interpolate_"):
+            return self._interpolate(node, name, args)
+        if name in ("from_milliseconds", "from_nanoseconds"):
+            factor = 1_000_000 if name == "from_milliseconds" else 1
+            return Raw(template=f"make_timestamp_ns(CAST({{0}} AS BIGINT) * {factor})", expressions=[args[0]])
+        if name in ("to_milliseconds", "to_nanoseconds"):
+            return self._to_epoch(node, name, args[0])
+        raise fail(node, f"function {name}() is not supported")
+
+    def _interpolate(self, node: exp.Anonymous, name: str, args: list[exp.Expr]) -> exp.Expr:
+        template = fn.INTERPOLATE[name]
+        ts, points = args[0], args[1]
+        fill = args[2] if len(args) > 2 else exp.null()
+        if self.kind(ts) in (ARRAY, INTERVAL, SCALAR):
+            raise fail(node, f"the first argument of {name}() must be a timeseries (from create_time_series)")
+        body = fn.fill(template, ts="{0}", seq="{1}", fill="{2}")
+        if self.kind(points) in (ARRAY, UNKNOWN):
+            return Raw(template=body, expressions=[ts, points, fill])
+        # interpolate_xxx(timeseries, timestamp) -> double: the one-point case.
+        return Raw(template=f"({body})[1].value", expressions=[ts, exp.Array(expressions=[points]), fill])
+
+    def _to_epoch(self, node: exp.Anonymous, name: str, arg: exp.Expr) -> exp.Expr:
+        divisor = 1_000_000 if name == "to_milliseconds" else 1
+        ns = duration_ns(arg)
+        if ns is not None:
+            return exp.Literal.number(ns // divisor)
+        if self.kind(arg) == INTERVAL:
+            return Raw(
+                template=f"CAST(epoch({{0}}) * {1_000_000_000 // divisor} AS BIGINT)", expressions=[arg]
+            )
+        if divisor == 1:
+            return Raw(template="epoch_ns({0})", expressions=[arg])
+        return Raw(
+            template=f"((epoch_ns({{0}}) - ((epoch_ns({{0}}) % {divisor}) + {divisor}) % {divisor}) // {divisor})",
+            expressions=[arg],
+        )
+
+    @staticmethod
+    def _round(node: exp.Round) -> exp.Expr:
+        """round(x, n) as Trino computes it for doubles: Math.round(x * 10^n) / 10^n, where
+        Math.round rounds the double x * 10^n half away from zero. DuckDB's round(x, n) rounds the
+        exact decimal value of x instead, so 119.16499999999999 (x 100 = 11916.5) gives 119.16
+        there and 119.17 in Timestream. round(y, 0) is exact on y in both, and for integer x the
+        divide() keeps the integer type."""
+        places = node.args.get("decimals")
+        if places is None or not (isinstance(places, exp.Literal) and places.is_int):
+            return node
+        digits = int(places.name)
+        if digits <= 0 or digits > 15:
+            return node
+        factor = 10**digits
+        return Raw(template=f"divide(round({{0}} * {factor}, 0), {factor})", expressions=[node.this])
+
+    def _sequence(self, node: exp.GenerateSeries) -> exp.Expr:
+        start, stop, step = node.args.get("start"), node.args.get("end"), node.args.get("step")
+        ns = duration_ns(step) if step is not None else None
+        if ns is not None:
+            if ns <= 0:
+                raise fail(node, "the step of sequence() must be positive")
+            return Raw(
+                template=fn.fill(fn.SEQUENCE_NS, start="{0}", stop="{1}", step=ns), expressions=[start, stop]
+            )
+        if step is None or (isinstance(step, exp.Literal) and step.is_int):
+            # integers: refuse an oversized sequence before building it
+            size = f"({{1}} - {{0}}) // {step.name if step is not None else 1}"
+            guarded = (
+                f"CASE WHEN {size} >= {fn.MAX_SEQUENCE_ENTRIES} THEN "
+                f"error('sequence() would return more than {fn.MAX_SEQUENCE_ENTRIES:,} entries') ELSE {{1}} END"
+            )
+            tail = f", {step.name}" if step is not None else ""
+            return Raw(template=f"generate_series({{0}}, {guarded}{tail})", expressions=[start, stop])
+        return Raw(template="generate_series({0}, {1}, {2})", expressions=[start, stop, step])
+
+    def _unnest(self, node: exp.Unnest) -> exp.Expr:
+        self.unnest_count += 1
+        alias = node.args.get("alias")
+        alias_name = alias.name if alias is not None and alias.name else f"__tsl_unnest_{self.unnest_count}"
+        columns = list(alias.columns) if alias is not None else []
+        parts = []
+        for i, arg in enumerate(node.expressions):
+            recursive = "" if self.kind(arg) == ARRAY else ", recursive := true"
+            parts.append(f"unnest({{{i}}}{recursive})")
+        args = list(node.expressions)
+        offset = node.args.get("offset")
+        if offset:
+            parts.append("unnest(range(1, len({0}) + 1))")
+            if isinstance(offset, exp.Identifier):
+                columns.append(offset)
+        lateral = "LATERAL " if isinstance(node.parent, exp.Join) else ""
+        column_sql = ""
+        if columns:
+            column_sql = (
+                "(" + ", ".join(exp.to_identifier(c.name, quoted=True).sql("duckdb") for c in columns) + ")"
+            )
+        table = exp.to_identifier(alias_name, quoted=True).sql("duckdb")
+        template = f"{lateral}(SELECT {', '.join(parts)}) AS {table}{column_sql}"
+        return Raw(template=template, expressions=args)
+
+    # -- leftovers
+
+    def finish(self, tree: exp.Expr) -> exp.Expr:
+        for node in list(tree.find_all(exp.Anonymous)):
+            if is_duration(node):
+                ns = duration_ns(node) or 0
+                if ns % 1000:
+                    raise fail(
+                        node,
+                        "durations below one microsecond are only supported in bin(), ago() and sequence()",
+                    )
+                node.replace(Raw(template=f"to_microseconds({ns // 1000})", expressions=[]))
+        return tree
+
+
+def _name_columns(tree: exp.Expr) -> None:
+    """Unnamed result columns get Trino's names: _col0, _col1... by position."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if isinstance(select, exp.Subquery):
+        select = select.unnest()
+    if not isinstance(select, exp.Select):
+        return
+    for i, projection in enumerate(list(select.expressions)):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
+            continue
+        if isinstance(projection, exp.Dot) and projection.name:
+            continue
+        projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
+
+
+# ------------------------------------------------------------------------------------ generation
+
+
+def _raw_sql(self: DuckDBGenerator, expression: Raw) -> str:
+    rendered = {}
+    for i, arg in enumerate(expression.expressions):
+        text = self.sql(arg)
+        # templates put arguments next to operators: keep each one whole
+        rendered[str(i)] = text if isinstance(arg, (exp.Column, exp.Literal, exp.Null, Raw)) else f"({text})"
+    return fn.fill(expression.args["template"], **rendered)
+
+
+class _Generator(DuckDBGenerator):
+    TRANSFORMS: ClassVar[dict] = {**DuckDBGenerator.TRANSFORMS, Raw: _raw_sql}
+
+
+def bind_now(sql: str, now_ns: int) -> str:
+    """Fill the query's "now" (UTC nanoseconds) into a translation's time literals."""
+
+    def literal(match: re.Match[str]) -> str:
+        try:
+            return f"'{format_timestamp_ns(now_ns - int(match.group(1)))}'"
+        except (OverflowError, ValueError):
+            raise ValidationException(
+                "a duration in ago() reaches outside the supported time range"
+            ) from None
+
+    return _NOW_LITERAL.sub(literal, sql)
+
+
+def translate(tree: exp.Expr) -> Translation:
+    """DuckDB SQL for a parsed query; its now()/ago() literals are filled by ``bind_now``."""
+    validate(tree)
+    _name_columns(tree)
+    rewriter = _Rewriter(tree)
+    tree = rewriter.finish(rewriter.run())
+    generator = _Generator(dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE)
+    try:
+        sql = generator.generate(tree)
+    except UnsupportedError as error:
+        raise ValidationException(f"unsupported SQL: {error}") from None
+    except RecursionError:
+        raise ValidationException("the query is nested too deeply") from None
+    return Translation(sql=sql, tables=rewriter.tables)

@@ -1,0 +1,362 @@
+"""Thin action handlers: request parameters -> store / query engine -> the AWS-shaped response dict."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from timestream_local import models
+from timestream_local.exceptions import (
+    InternalServerException,
+    RejectedRecordsException,
+    TimestreamError,
+    UnknownOperationException,
+    ValidationException,
+)
+from timestream_local.storage import Store
+
+log = logging.getLogger("timestream_local.responses")
+
+Params = dict[str, Any]
+MAX_PAGE_BYTES = 1_000_000
+QUERY_CACHE_SECONDS = 600
+QUERY_CACHE_ENTRIES = 64
+
+
+def _string(params: Params, key: str, required: bool = True) -> str | None:
+    value = params.get(key)
+    if value is None:
+        if required:
+            raise ValidationException(
+                f"1 validation error detected: Value null at '{key}' failed to satisfy "
+                "constraint: Member must not be null"
+            )
+        return None
+    if not isinstance(value, str):
+        raise ValidationException(f"{key} must be a string.")
+    return value
+
+
+def _page_args(params: Params, limit: int) -> tuple[int, int]:
+    max_results = params.get("MaxResults")
+    if max_results is None:
+        max_results = limit
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= limit:
+        raise ValidationException(f"MaxResults must be an integer between 1 and {limit}.")
+    token = params.get("NextToken")
+    start = 0
+    if token is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(str(token).encode()).decode())
+        except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+            raise ValidationException("The NextToken is not valid.") from error
+    return start, max_results
+
+
+def _page(items: list[Any], start: int, size: int) -> tuple[list[Any], str | None]:
+    chunk = items[start : start + size]
+    token = None
+    if start + size < len(items):
+        token = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return chunk, token
+
+
+@dataclass
+class StoredResult:
+    query_string: str
+    column_info: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    created: float = field(default_factory=time.monotonic)
+
+
+class QueryRegistry:
+    """Results kept for NextToken paging, and running queries for CancelQuery."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._results: OrderedDict[str, StoredResult] = OrderedDict()
+        self._running: dict[str, Any] = {}
+        self._cancelled: set[str] = set()
+
+    def start(self, query_id: str, cursor: Any) -> None:
+        with self._lock:
+            self._running[query_id] = cursor
+
+    def finish(self, query_id: str) -> bool:
+        """Forget a running query; True when it was cancelled meanwhile."""
+        with self._lock:
+            self._running.pop(query_id, None)
+            if query_id in self._cancelled:
+                self._cancelled.discard(query_id)
+                return True
+            return False
+
+    def cancel(self, query_id: str) -> str:
+        with self._lock:
+            cursor = self._running.get(query_id)
+            if cursor is not None:
+                self._cancelled.add(query_id)
+                cursor.interrupt()
+                return f"Query {query_id} was cancelled."
+            if self._results.pop(query_id, None) is not None:
+                return f"Query {query_id} had already finished; its remaining pages were discarded."
+        raise ValidationException(f"The query ID {query_id} does not match a running or paged query.")
+
+    def store(self, query_id: str, result: StoredResult) -> None:
+        with self._lock:
+            self._expire()
+            self._results[query_id] = result
+            while len(self._results) > QUERY_CACHE_ENTRIES:
+                self._results.popitem(last=False)
+
+    def get(self, query_id: str) -> StoredResult | None:
+        with self._lock:
+            self._expire()
+            return self._results.get(query_id)
+
+    def drop(self, query_id: str) -> None:
+        with self._lock:
+            self._results.pop(query_id, None)
+
+    def _expire(self) -> None:
+        deadline = time.monotonic() - QUERY_CACHE_SECONDS
+        for key in [k for k, v in self._results.items() if v.created < deadline]:
+            del self._results[key]
+
+
+class Backend:
+    """Implements every supported action against one Store."""
+
+    def __init__(self, store: Store, address: str, query_timeout: float = 60.0) -> None:
+        self.store = store
+        self.address = address
+        self.query_timeout = query_timeout
+        self.queries = QueryRegistry()
+        self.actions: dict[str, Callable[[Params, Any], dict[str, Any]]] = {
+            "DescribeEndpoints": self.describe_endpoints,
+            "CreateDatabase": self.create_database,
+            "DescribeDatabase": self.describe_database,
+            "ListDatabases": self.list_databases,
+            "UpdateDatabase": self.update_database,
+            "DeleteDatabase": self.delete_database,
+            "CreateTable": self.create_table,
+            "DescribeTable": self.describe_table,
+            "ListTables": self.list_tables,
+            "UpdateTable": self.update_table,
+            "DeleteTable": self.delete_table,
+            "WriteRecords": self.write_records,
+            "Query": self.query,
+            "CancelQuery": self.cancel_query,
+            "ListTagsForResource": self.list_tags,
+            "TagResource": self.no_content,
+            "UntagResource": self.no_content,
+        }
+
+    def dispatch(
+        self, action: str, params: Params, cursor_factory: Any, raw: bytes | None = None
+    ) -> dict[str, Any]:
+        """Run one action; `raw` is the request body as received (WriteRecords logs it for durability)."""
+        if action == "WriteRecords":
+            return self.write_records(params, cursor_factory, raw)
+        handler = self.actions.get(action)
+        if handler is None:
+            raise UnknownOperationException(f"The action {action} is not supported by timestream_local.")
+        return handler(params, cursor_factory)
+
+    # ----------------------------------------------------------------------------- control plane
+    def describe_endpoints(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        return {"Endpoints": [{"Address": self.address, "CachePeriodInMinutes": 1440}]}
+
+    def create_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        name = _string(params, "DatabaseName")
+        kms = _string(params, "KmsKeyId", required=False)
+        info = self.store.create_database(name, kms)
+        return {"Database": info.to_api(0)}
+
+    def describe_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        name = _string(params, "DatabaseName")
+        info = self.store.describe_database(name)
+        return {"Database": info.to_api(self.store.table_count(name))}
+
+    def list_databases(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        start, size = _page_args(params, 20)
+        items, token = _page(self.store.list_databases(), start, size)
+        body: dict[str, Any] = {"Databases": [i.to_api(self.store.table_count(i.name)) for i in items]}
+        if token:
+            body["NextToken"] = token
+        return body
+
+    def update_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        name = _string(params, "DatabaseName")
+        kms = _string(params, "KmsKeyId")
+        info = self.store.update_database(name, kms)
+        return {"Database": info.to_api(self.store.table_count(name))}
+
+    def delete_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        self.store.delete_database(_string(params, "DatabaseName"))
+        return {}
+
+    def _table_options(self, params: Params) -> tuple[Any, Any, Any]:
+        retention = params.get("RetentionProperties")
+        magnetic = params.get("MagneticStoreWriteProperties")
+        schema = params.get("Schema")
+        return (
+            None if retention is None else models.parse_retention(retention),
+            None if magnetic is None else models.parse_magnetic_write_properties(magnetic),
+            None if schema is None else models.parse_schema(schema),
+        )
+
+    def create_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        database = _string(params, "DatabaseName")
+        name = _string(params, "TableName")
+        retention, magnetic, schema = self._table_options(params)
+        table = self.store.create_table(database, name, retention, magnetic, schema)
+        return {"Table": table.to_api()}
+
+    def describe_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        table = self.store.describe_table(_string(params, "DatabaseName"), _string(params, "TableName"))
+        return {"Table": table.to_api()}
+
+    def list_tables(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        database = _string(params, "DatabaseName", required=False)
+        start, size = _page_args(params, 20)
+        items, token = _page(self.store.list_tables(database), start, size)
+        body: dict[str, Any] = {"Tables": [t.to_api() for t in items]}
+        if token:
+            body["NextToken"] = token
+        return body
+
+    def update_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        database = _string(params, "DatabaseName")
+        name = _string(params, "TableName")
+        retention, magnetic, schema = self._table_options(params)
+        table = self.store.update_table(database, name, retention, magnetic, schema)
+        return {"Table": table.to_api()}
+
+    def delete_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        self.store.delete_table(_string(params, "DatabaseName"), _string(params, "TableName"))
+        return {}
+
+    def list_tags(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        _string(params, "ResourceARN")
+        return {"Tags": []}
+
+    def no_content(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        _string(params, "ResourceARN")
+        return {}
+
+    # ----------------------------------------------------------------------------------- writes
+    def write_records(self, params: Params, _cursor: Any, raw: bytes | None = None) -> dict[str, Any]:
+        request = models.parse_write_request(params, raw)
+        outcome, rejections = self.store.write_records(request)
+        if rejections:
+            raise RejectedRecordsException(
+                "One or more records have been rejected. See RejectedRecords for details.",
+                RejectedRecords=[r.to_api() for r in rejections],
+            )
+        return {
+            "RecordsIngested": {
+                "Total": outcome.total,
+                "MemoryStore": outcome.memory,
+                "MagneticStore": outcome.magnetic,
+            }
+        }
+
+    # ----------------------------------------------------------------------------------- queries
+    def query(self, params: Params, cursor_factory: Any) -> dict[str, Any]:
+        query_string = _string(params, "QueryString")
+        if not 1 <= len(query_string) <= 262144:
+            raise ValidationException("QueryString must be between 1 and 262144 characters long.")
+        max_rows = params.get("MaxRows")
+        if max_rows is not None and (
+            isinstance(max_rows, bool) or not isinstance(max_rows, int) or not 1 <= max_rows <= 1000
+        ):
+            raise ValidationException("MaxRows must be an integer between 1 and 1000.")
+        token = params.get("NextToken")
+        if token is not None:
+            query_id, offset = self._decode_token(token)
+            stored = self.queries.get(query_id)
+            if stored is None or stored.query_string != query_string:
+                raise ValidationException(
+                    "The NextToken is expired or does not belong to this QueryString; run the query again."
+                )
+        else:
+            query_id = f"AEDQC{uuid.uuid4().hex.upper()}"
+            offset = 0
+            stored = self._run_query(query_id, query_string, cursor_factory)
+        return self._query_page(query_id, stored, offset, max_rows)
+
+    def _run_query(self, query_id: str, query_string: str, cursor_factory: Any) -> StoredResult:
+        try:
+            from timestream_local.query import execute_query  # noqa: PLC0415 - the SQL engine, loaded lazily
+        except ImportError as error:
+            raise InternalServerException(f"The query engine is not available: {error}") from error
+
+        self.store.sync()
+        cursor = cursor_factory()
+        self.queries.start(query_id, cursor)
+        try:
+            result = execute_query(cursor, query_string, timeout_s=self.query_timeout)
+        except TimestreamError:
+            self.queries.finish(query_id)
+            raise
+        except Exception as error:
+            if self.queries.finish(query_id):
+                raise ValidationException(f"Query {query_id} was cancelled.") from error
+            raise
+        if self.queries.finish(query_id):
+            raise ValidationException(f"Query {query_id} was cancelled.")
+        return StoredResult(query_string, list(result.column_info), list(result.rows))
+
+    @staticmethod
+    def _decode_token(token: Any) -> tuple[str, int]:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(str(token).encode()))
+            return str(data["q"]), int(data["o"])
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            raise ValidationException("The NextToken is not valid.") from error
+
+    def _query_page(
+        self, query_id: str, stored: StoredResult, offset: int, max_rows: int | None
+    ) -> dict[str, Any]:
+        rows = stored.rows
+        if max_rows is not None:
+            end = min(len(rows), offset + max_rows)
+        else:
+            end, size = offset, 0
+            while end < len(rows) and (end == offset or size < MAX_PAGE_BYTES):
+                size += len(json.dumps(rows[end], separators=(",", ":")))
+                end += 1
+        page = rows[offset:end]
+        scanned = sum(len(json.dumps(r, separators=(",", ":"))) for r in page)
+        body: dict[str, Any] = {
+            "QueryId": query_id,
+            "Rows": page,
+            "ColumnInfo": stored.column_info,
+            "QueryStatus": {
+                "ProgressPercentage": 100.0,
+                "CumulativeBytesScanned": scanned,
+                "CumulativeBytesMetered": max(scanned, 10_000_000),
+            },
+        }
+        if end < len(rows):
+            self.queries.store(query_id, stored)
+            body["NextToken"] = base64.urlsafe_b64encode(
+                json.dumps({"q": query_id, "o": end}).encode()
+            ).decode()
+        else:
+            self.queries.drop(query_id)
+        return body
+
+    def cancel_query(self, params: Params, _cursor: Any) -> dict[str, Any]:
+        query_id = _string(params, "QueryId")
+        return {"CancellationMessage": self.queries.cancel(query_id)}
