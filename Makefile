@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test pytest lint dashboards bench lock clean
+.PHONY: help setup demo panels down test pytest lint dashboards bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,20 @@ $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || tools/install-node.sh
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+STATE := .state
+LOCAL_KEYS = AWS_ACCESS_KEY_ID=$$(cat $(STATE)/secrets/access-key-id) \
+	AWS_SECRET_ACCESS_KEY=$$(cat $(STATE)/secrets/secret-access-key) AWS_DEFAULT_REGION=us-east-1
+
+demo: setup ## Run the whole pipeline on this machine and print the nine panels
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/ansible-playbook site.yml
+
+panels: setup ## Print the nine panels of the running local pipeline again
+	@test -f $(STATE)/secrets/access-key-id || { echo "The local pipeline has not run here yet: run make demo first." >&2; exit 1; }
+	@$(LOCAL_KEYS) $(PY) -m dashboards report --endpoint-url http://127.0.0.1:8600
+
+down: setup ## Stop every program the local pipeline started (by pid), nothing else
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/ansible-playbook site.yml -e state=absent
 
 test: setup lint pytest ## Lint, then run the whole test suite
 

@@ -68,86 +68,75 @@ class TimestreamTarget:
         }
 
 
-def _standard_field_defaults(unit: str, decimals: int | None, minimum: float | None, maximum: float | None):
-    return {
-        "unit": unit,
-        "decimals": decimals,
-        "min": minimum,
-        "max": maximum,
-        "color": {"mode": "thresholds"},
-        "mappings": [],
-    }
-
-
-def _reduce_options() -> dict[str, Any]:
-    # One value per field: each pivoted column holds one non-null value per row set.
-    return {"values": False, "calcs": ["lastNotNull"], "fields": ""}
-
-
 @attr.s
-class Gauge(Panel):
-    """Grafana 10 gauge panel."""
+class _ReducingPanel(Panel):
+    """A panel that reduces each field to one value (gauge, bar gauge), in Grafana 10's JSON model."""
 
     unit: str = attr.ib(default=UNIT_UG_M3)
     decimals: int | None = attr.ib(default=0)
     minimum: float | None = attr.ib(default=0)
-    maximum: float | None = attr.ib(default=GAUGE_MAX)
-    showThresholdMarkers: bool = attr.ib(default=True)
+    maximum: float | None = attr.ib(default=None)
 
-    def to_json_data(self) -> dict[str, Any]:
+    def _reducing_json(self, panel_type: str, options: dict[str, Any]) -> dict[str, Any]:
+        defaults = {
+            "unit": self.unit,
+            "decimals": self.decimals,
+            "min": self.minimum,
+            "max": self.maximum,
+            "color": {"mode": "thresholds"},
+            "mappings": [],
+        }
+        # One value per field: each pivoted column holds one non-null value per row set.
+        reduce_options = {"values": False, "calcs": ["lastNotNull"], "fields": ""}
         return self.panel_json(
             {
-                "type": "gauge",
-                "fieldConfig": {
-                    "defaults": _standard_field_defaults(
-                        self.unit, self.decimals, self.minimum, self.maximum
-                    ),
-                    "overrides": [],
-                },
-                "options": {
-                    "reduceOptions": _reduce_options(),
-                    "orientation": "auto",
-                    "showThresholdLabels": False,
-                    "showThresholdMarkers": self.showThresholdMarkers,
-                    "sizing": "auto",
-                },
+                "type": panel_type,
+                "fieldConfig": {"defaults": defaults, "overrides": []},
+                "options": {"reduceOptions": reduce_options, **options},
             }
         )
 
 
 @attr.s
-class BarGauge(Panel):
+class Gauge(_ReducingPanel):
+    """Grafana 10 gauge panel."""
+
+    maximum: float | None = attr.ib(default=GAUGE_MAX)
+    showThresholdMarkers: bool = attr.ib(default=True)
+
+    def to_json_data(self) -> dict[str, Any]:
+        return self._reducing_json(
+            "gauge",
+            {
+                "orientation": "auto",
+                "showThresholdLabels": False,
+                "showThresholdMarkers": self.showThresholdMarkers,
+                "sizing": "auto",
+            },
+        )
+
+
+@attr.s
+class BarGauge(_ReducingPanel):
     """Grafana 10 bar gauge panel."""
 
-    unit: str = attr.ib(default=UNIT_UG_M3)
     decimals: int | None = attr.ib(default=1)
-    minimum: float | None = attr.ib(default=0)
-    maximum: float | None = attr.ib(default=None)
     orientation: str = attr.ib(default="horizontal", validator=in_(["auto", "horizontal", "vertical"]))
     displayMode: str = attr.ib(default="gradient", validator=in_(["basic", "gradient", "lcd"]))
 
     def to_json_data(self) -> dict[str, Any]:
-        return self.panel_json(
+        return self._reducing_json(
+            "bargauge",
             {
-                "type": "bargauge",
-                "fieldConfig": {
-                    "defaults": _standard_field_defaults(
-                        self.unit, self.decimals, self.minimum, self.maximum
-                    ),
-                    "overrides": [],
-                },
-                "options": {
-                    "reduceOptions": _reduce_options(),
-                    "orientation": self.orientation,
-                    "displayMode": self.displayMode,
-                    "valueMode": "color",
-                    "namePlacement": "auto",
-                    "showUnfilled": True,
-                    "sizing": "auto",
-                    "minVizWidth": 8,
-                    "minVizHeight": 16,
-                },
-            }
+                "orientation": self.orientation,
+                "displayMode": self.displayMode,
+                "valueMode": "color",
+                "namePlacement": "auto",
+                "showUnfilled": True,
+                "sizing": "auto",
+                "minVizWidth": 8,
+                "minVizHeight": 16,
+            },
         )
 
 

@@ -17,7 +17,8 @@ if (argv.help) {
 }
 
 const kinesalite = require('kinesalite')
-const options = { createStreamMs: 50, deleteStreamMs: 50, updateStreamMs: 50 }
+// A high shard limit: test suites create many streams on one shared server.
+const options = { createStreamMs: 50, deleteStreamMs: 50, updateStreamMs: 50, shardLimit: 1000 }
 if (argv.path) options.path = path.resolve(argv.path)
 
 const server = kinesalite(options).listen(Number(argv.port), argv.host, () => {

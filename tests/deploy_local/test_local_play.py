@@ -1,0 +1,111 @@
+"""`ansible-playbook site.yml` end to end on this machine: fresh state folder, nine panels with rows,
+a second run with changed=0 that keeps the services, and `state=absent` stopping exactly them."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from dashboards.timestream_rows import run_query
+from tests.ansible_runner import run_playbook
+from tests.services import ROOT, free_port
+
+SERVICES = ("kinesalite", "timestream_local", "forwarder", "simulator")
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def pids(state_dir: Path) -> dict[str, int]:
+    return {
+        name: int((state_dir / "run" / f"{name}.pid").read_text().splitlines()[0])
+        for name in SERVICES
+        if (state_dir / "run" / f"{name}.pid").exists()
+    }
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("local-play") / ".state"
+    ports = {"kinesis": free_port(), "timestream": free_port()}
+    extra = {
+        "local_stack_state_dir": str(state_dir),
+        "local_stack_kinesis_port": ports["kinesis"],
+        "local_stack_timestream_port": ports["timestream"],
+        "local_stack_backfill": "15m",
+        "local_stack_report_wait": 120,
+    }
+    first = run_playbook(ROOT / "site.yml", "-e", json.dumps(extra))
+    yield {"state_dir": state_dir, "ports": ports, "extra": extra, "first": first}
+    run_playbook(ROOT / "site.yml", "-e", json.dumps({**extra, "state": "absent"}))
+    for pid in pids(state_dir).values():  # never leave a process behind, even when a test failed
+        if alive(pid):
+            os.kill(pid, 9)
+
+
+def query_client(deployment):
+    secrets = deployment["state_dir"] / "secrets"
+    return boto3.client(
+        "timestream-query",
+        endpoint_url=f"http://127.0.0.1:{deployment['ports']['timestream']}",
+        region_name="us-east-1",
+        aws_access_key_id=(secrets / "access-key-id").read_text().strip(),
+        aws_secret_access_key=(secrets / "secret-access-key").read_text().strip(),
+    )
+
+
+def test_first_run_starts_everything_and_prints_the_report(deployment):
+    first = deployment["first"]
+    assert first.returncode == 0, first.output
+    assert set(pids(deployment["state_dir"])) == set(SERVICES)
+    assert all(alive(pid) for pid in pids(deployment["state_dir"]).values())
+    assert "PM2.5 Analysis 1 — 9 panels" in first.output
+    assert "make down" in first.output
+
+
+def test_all_nine_panels_return_rows(deployment):
+    client = query_client(deployment)
+    dashboard = json.loads((ROOT / "dashboards" / "pm25-analysis-1.json").read_text())
+    for panel in dashboard["panels"]:
+        result = run_query(client, panel["targets"][0]["rawQuery"])
+        assert result.rows, f"panel {panel['title']!r} returned no rows"
+
+
+def test_provisioning_points_grafana_at_the_local_store(deployment):
+    datasource_file = deployment["state_dir"] / "grafana" / "provisioning" / "datasources" / "timestream.yaml"
+    (datasource,) = yaml.safe_load(datasource_file.read_text())["datasources"]
+    assert datasource["jsonData"]["endpoint"] == f"http://127.0.0.1:{deployment['ports']['timestream']}"
+    assert datasource["jsonData"]["authType"] == "keys"
+    secret = (deployment["state_dir"] / "secrets" / "secret-access-key").read_text().strip()
+    assert datasource["secureJsonData"]["secretKey"] == secret
+    assert len(secret) == 40
+    assert (deployment["state_dir"] / "grafana" / "dashboards" / "pm25-analysis-1.json").exists()
+
+
+def test_second_run_changes_nothing_and_keeps_the_services(deployment):
+    before = pids(deployment["state_dir"])
+    second = run_playbook(ROOT / "site.yml", "-e", json.dumps(deployment["extra"]))
+    assert second.returncode == 0, second.output
+    assert second.recap()["changed"] == 0, second.output
+    assert pids(deployment["state_dir"]) == before
+
+
+def test_state_absent_stops_exactly_the_services(deployment):
+    before = pids(deployment["state_dir"])
+    down = run_playbook(ROOT / "site.yml", "-e", json.dumps({**deployment["extra"], "state": "absent"}))
+    assert down.returncode == 0, down.output
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in before.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in before.values())
+    assert pids(deployment["state_dir"]) == {}
