@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from grafanalib._gen import DashboardEncoder
 
 from catalogue import CatalogueError, load_catalogue
@@ -93,6 +93,10 @@ def _report(args: argparse.Namespace) -> int:
                 client, source, 30, args.wait, lambda line: print(line, file=sys.stderr)
             )
         runs = report.run_panels(client, report.load_panels(args.dashboard))
+    except EndpointConnectionError:
+        hint = " Is the local pipeline running? `make demo` starts it." if args.endpoint_url else ""
+        print(f"error: nothing answers at {where}.{hint}", file=sys.stderr)
+        return 1
     except (BotoCoreError, ClientError, TimeoutError, OSError) as exc:
         print(f"error: cannot read the panels from {where}: {exc}", file=sys.stderr)
         return 1
