@@ -29,6 +29,16 @@ server.on('error', (err) => {
   console.error(`kinesalite could not listen on ${argv.host}:${argv.port}: ${err.message}`)
   process.exit(1)
 })
+// kinesalite rethrows a request's 'error' event, so a client that disconnects in the middle of a
+// request (a producer or forwarder killed mid-call) would take the whole server down. Keep serving.
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.message === 'aborted')) {
+    console.error(`kinesalite: a client disconnected in the middle of a request (${err.message}); still serving`)
+    return
+  }
+  console.error(err)
+  process.exit(1)
+})
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => server.close(() => process.exit(0)))
 }
