@@ -208,9 +208,12 @@ class Store:
         self._sql(f"CREATE OR REPLACE VIEW {table.view} AS {self._view_sql(table)}")
 
     def _view_sql(self, table: TableInfo) -> str:
-        columns = table.view_columns()
-        mem_select = ", ".join(quote(name) for name in columns)
-        sql = f"SELECT {mem_select} FROM {table.mem_table}"
+        """Both tiers as the table's query view (the columns users see)."""
+        return self._union_sql(table, table.view_columns())
+
+    def _union_sql(self, table: TableInfo, columns: dict[str, str]) -> str:
+        """The memory tier and the magnetic tier's Parquet files as one relation with these columns."""
+        sql = f"SELECT {', '.join(quote(name) for name in columns)} FROM {table.mem_table}"
         files = self._files.get(table.id, [])
         if files:
             present = set().union(*(set(f.columns) for f in files))
@@ -566,18 +569,7 @@ class Store:
 
     def _physical_sql(self, table: TableInfo) -> str:
         """Both tiers with the version column (for look-ups), as one relation."""
-        columns = table.physical_columns()
-        sql = f"SELECT {', '.join(quote(c) for c in columns)} FROM {table.mem_table}"
-        files = self._files.get(table.id, [])
-        if files:
-            present = set().union(*(set(f.columns) for f in files))
-            parts = [
-                quote(name) if name in present else f"CAST(NULL AS {kind}) AS {quote(name)}"
-                for name, kind in columns.items()
-            ]
-            paths = ", ".join(literal(str(self.data_dir / f.path)) for f in files)
-            sql += f" UNION ALL SELECT {', '.join(parts)} FROM read_parquet([{paths}], union_by_name = true)"
-        return sql
+        return self._union_sql(table, table.physical_columns())
 
     def _resolve_versions(
         self, table: TableInfo, records: list[ParsedRecord], rejections: list[Rejection]
