@@ -10,7 +10,9 @@ system. Then it prints, per panel and in total:
             with 7 days the 30 s and 5 min panels within 1.5x of their 24 h figure);
   * engine: the same through execute_query in-process (the Timestream layer without HTTP);
   * duckdb: hand-written DuckDB queries giving the same answers (the engine's own work), and the
-            ratio engine / duckdb (goal <= 1.5x). The answers of engine and duckdb are compared.
+            ratio engine / duckdb (goal <= 1.5x). They read the memory-tier table directly, as
+            someone who knows that every panel's window lies inside the memory store would write
+            them. The answers of engine and duckdb are compared.
 Figures are medians over --repeat rounds after one warm-up round. Prints only; no pass/fail.
 """
 
@@ -127,8 +129,8 @@ def _bin(column: str = "time") -> str:
     return f"make_timestamp_ns(epoch_ns({column}) // 30000000000 * 30000000000)"
 
 
-def handwritten(title_queries: list[tuple[str, str]], now_ns: int) -> list[str]:
-    """DuckDB SQL written directly for the engine, giving each panel's answer."""
+def handwritten(title_queries: list[tuple[str, str]], now_ns: int, relation: str) -> list[str]:
+    """DuckDB SQL written directly for the engine, giving each panel's answer, reading `relation`."""
     catalogue = load_catalogue()
     ago30 = f"TIMESTAMP_NS '{format_timestamp_ns(now_ns - 30 * NS)}'"
     ago5m = f"TIMESTAMP_NS '{format_timestamp_ns(now_ns - 300 * NS)}'"
@@ -140,12 +142,12 @@ def handwritten(title_queries: list[tuple[str, str]], now_ns: int) -> list[str]:
         )
         out.append(
             f'SELECT {pivot} FROM (SELECT location, round(avg("measure_value::bigint"), 0) AS avg_pm25 '
-            f"FROM iot.pm25 WHERE measure_name = 'pm2.5' AND city = '{city.name}' AND time >= {ago30} "
+            f"FROM {relation} WHERE measure_name = 'pm2.5' AND city = '{city.name}' AND time >= {ago30} "
             f"GROUP BY location, {_bin()} ORDER BY avg_pm25 DESC)"
         )
     out.append(
         "SELECT location, list({'time': time, 'value': \"measure_value::bigint\"} ORDER BY time) AS pm25 "
-        f"FROM iot.pm25 WHERE measure_name = 'pm2.5' AND location = 'huaqiao city' AND time >= {ago5m} "
+        f"FROM {relation} WHERE measure_name = 'pm2.5' AND location = 'huaqiao city' AND time >= {ago5m} "
         "GROUP BY location"
     )
 
@@ -154,7 +156,7 @@ def handwritten(title_queries: list[tuple[str, str]], now_ns: int) -> list[str]:
         prev_on = join.replace("{a}", "p")
         next_on = join.replace("{a}", "n")
         return (
-            f'WITH b AS (SELECT {keys}, {_bin()} AS t, round(avg("measure_value::bigint"), 2) AS v FROM iot.pm25 '
+            f'WITH b AS (SELECT {keys}, {_bin()} AS t, round(avg("measure_value::bigint"), 2) AS v FROM {relation} '
             f"WHERE measure_name = 'pm2.5'{extra} AND time > {since} GROUP BY {keys}, t), "
             f"g AS (SELECT {keys}, unnest(generate_series(min(t), max(t), INTERVAL 30 SECOND)) AS t FROM b GROUP BY {keys}), "
             f"i AS (SELECT {', '.join('g.' + k for k in keys.split(', '))}, g.t AS time, round(CASE WHEN p.t = g.t THEN p.v "
@@ -260,15 +262,15 @@ def measure(
     store = Store(data_dir)
     try:
         cursor = store.cursor()
-        written = handwritten(queries, now_ns)
+        written = handwritten(queries, now_ns, store.describe_table("iot", "pm25").mem_table)
         runners = {
-            "engine": lambda i: execute_query(store.cursor(), queries[i][1], 60, now_ns=now_ns),
+            "engine": lambda i: execute_query(store.cursor(), queries[i][1], 60, now_ns=now_ns, tiers=store),
             "duckdb": lambda i: cursor.execute(written[i]).fetchall(),
         }
         figures.update(time_rounds(runners, len(queries), repeat))
         mismatched = []
         for i, (title, sql) in enumerate(queries):
-            engine = _wire_rows(execute_query(store.cursor(), sql, 60, now_ns=now_ns))
+            engine = _wire_rows(execute_query(store.cursor(), sql, 60, now_ns=now_ns, tiers=store))
             direct = _normalise(
                 [tuple(_epoch_free(v) for v in row) for row in cursor.execute(written[i]).fetchall()]
             )

@@ -82,6 +82,11 @@ class TableInfo:
         return f"{quote(self.database)}.{quote(self.name)}"
 
     @property
+    def recent_view(self) -> str:
+        """The memory tier alone, with the view's columns (for queries that need no older rows)."""
+        return f"{quote(INTERNAL_SCHEMA)}.{quote(f'recent_{self.id}')}"
+
+    @property
     def magnetic_writes_enabled(self) -> bool:
         return bool(self.magnetic_writes.get("EnableMagneticStoreWrites"))
 

@@ -305,7 +305,7 @@ class Backend:
         cursor = cursor_factory()
         self.queries.start(query_id, cursor)
         try:
-            result = execute_query(cursor, query_string, timeout_s=self.query_timeout)
+            result = execute_query(cursor, query_string, timeout_s=self.query_timeout, tiers=self.store)
         except TimestreamError:
             self.queries.finish(query_id)
             raise
@@ -329,15 +329,8 @@ class Backend:
         self, query_id: str, stored: StoredResult, offset: int, max_rows: int | None
     ) -> dict[str, Any]:
         rows = stored.rows
-        if max_rows is not None:
-            end = min(len(rows), offset + max_rows)
-        else:
-            end, size = offset, 0
-            while end < len(rows) and (end == offset or size < MAX_PAGE_BYTES):
-                size += len(json.dumps(rows[end], separators=(",", ":")))
-                end += 1
-        page = rows[offset:end]
-        scanned = sum(len(json.dumps(r, separators=(",", ":"))) for r in page)
+        page, scanned = self._page_rows(rows, offset, max_rows)
+        end = offset + len(page)
         body: dict[str, Any] = {
             "QueryId": query_id,
             "Rows": page,
@@ -356,6 +349,27 @@ class Backend:
         else:
             self.queries.drop(query_id)
         return body
+
+    @staticmethod
+    def _page_rows(rows: list[Any], offset: int, max_rows: int | None) -> tuple[list[Any], int]:
+        """The rows of the page starting at `offset` and their size in JSON bytes.
+
+        Without MaxRows a page ends once it holds MAX_PAGE_BYTES of JSON. Most results fit in one
+        page, which a single encoding of the remaining rows shows; only bigger ones are measured
+        row by row.
+        """
+        if max_rows is not None:
+            page = rows[offset : offset + max_rows]
+            return page, len(json.dumps(page, separators=(",", ":")))
+        remaining = rows[offset:]
+        whole = len(json.dumps(remaining, separators=(",", ":")))
+        if whole <= MAX_PAGE_BYTES:
+            return remaining, whole
+        end, size = offset, 0
+        while end < len(rows) and (end == offset or size < MAX_PAGE_BYTES):
+            size += len(json.dumps(rows[end], separators=(",", ":")))
+            end += 1
+        return rows[offset:end], size
 
     def cancel_query(self, params: Params, _cursor: Any) -> dict[str, Any]:
         query_id = _string(params, "QueryId")

@@ -12,10 +12,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -39,6 +39,9 @@ from timestream_local.exceptions import (
 from timestream_local.models import ParsedRecord, RecordError, Rejection, Retention, WriteRequest
 from timestream_local.spans import TimeSpans
 from timestream_local.writelog import PendingWrites, WriteLog
+
+if TYPE_CHECKING:  # the query engine (sqlglot) is loaded only when a query arrives
+    from timestream_local.query.translate import TableRef
 
 log = logging.getLogger("timestream_local.storage")
 
@@ -107,6 +110,7 @@ class Store:
         self._tables: dict[tuple[str, str], TableInfo] = {}
         self._files: dict[int, list[MagneticFile]] = {}
         self._series: dict[int, dict[SeriesKey, TimeSpans]] = {}
+        self._tier_generation = 0  # bumped whenever a table's views change (rows moved between tiers)
         self._closed = False
         self._bootstrap()
         self._pending = PendingWrites()
@@ -196,7 +200,7 @@ class Store:
 
     # ------------------------------------------------------------------------------------ views
     def _ensure_view(self, table: TableInfo) -> None:
-        """(Re)create the memory-tier table, the staging table and the view unioning both tiers."""
+        """(Re)create the memory-tier table, the view unioning both tiers and the memory-only view."""
         physical = table.physical_columns()
         defs = ", ".join(f"{quote(name)} {kind}" for name, kind in physical.items())
         self._sql(f"CREATE TABLE IF NOT EXISTS {table.mem_table} ({defs})")
@@ -206,6 +210,9 @@ class Store:
                 self._sql(f"ALTER TABLE {table.mem_table} ADD COLUMN {quote(name)} {kind}")
         self._sql(f"CREATE SCHEMA IF NOT EXISTS {quote(table.database)}")
         self._sql(f"CREATE OR REPLACE VIEW {table.view} AS {self._view_sql(table)}")
+        columns = ", ".join(quote(name) for name in table.view_columns())
+        self._sql(f"CREATE OR REPLACE VIEW {table.recent_view} AS SELECT {columns} FROM {table.mem_table}")
+        self._tier_generation += 1
 
     def _view_sql(self, table: TableInfo) -> str:
         """Both tiers as the table's query view (the columns users see)."""
@@ -224,6 +231,32 @@ class Store:
             paths = ", ".join(literal(str(self.data_dir / f.path)) for f in files)
             sql += f" UNION ALL SELECT {', '.join(parts)} FROM read_parquet([{paths}], union_by_name = true)"
         return sql
+
+    # ------------------------------------------------------------------------------------ queries
+    def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], int]:
+        """What each table a query reads should be read from, and the tier generation of that choice.
+
+        A table whose rows the query bounds to ``time >= now - since_ns`` is read from the memory tier
+        alone when every magnetic file ends before that bound (files know their newest time), so
+        queries over recent data do not open the history's Parquet files. Taken under the store lock,
+        which tier moves hold from start to commit; the engine re-runs the query over both tiers if
+        the generation changed before it finished.
+        """
+        relations = []
+        with self._lock:
+            for ref in tables:
+                table = self._tables.get((ref.database, ref.table))
+                if table is None or ref.since_ns is None:
+                    relations.append(ref.relation)
+                    continue
+                files = self._files.get(table.id)
+                since = now_ns - ref.since_ns
+                recent = not files or max(f.max_time for f in files) < since
+                relations.append(table.recent_view if recent else table.view)
+            return relations, self._tier_generation
+
+    def tier_generation(self) -> int:
+        return self._tier_generation
 
     # ------------------------------------------------------------------------------ control plane
     def create_database(self, name: str, kms_key_id: str | None = None) -> DatabaseInfo:
@@ -407,6 +440,7 @@ class Store:
             self._sql("BEGIN")
             try:
                 self._sql(f"DROP VIEW IF EXISTS {table.view}")
+                self._sql(f"DROP VIEW IF EXISTS {table.recent_view}")
                 self._sql(f"DROP TABLE IF EXISTS {table.mem_table}")
                 self._sql(f"DELETE FROM {schema}.meta_tables WHERE id = ?", [table.id])
                 self._sql(f"DELETE FROM {schema}.meta_files WHERE table_id = ?", [table.id])

@@ -17,8 +17,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 from sqlglot import exp
@@ -27,7 +28,7 @@ from timestream_local.exceptions import ResourceNotFoundException, TimestreamErr
 from timestream_local.models import RESERVED_DATABASE_NAMES
 from timestream_local.query import metadata, results
 from timestream_local.query.lexer import parse
-from timestream_local.query.translate import TableRef, bind_now, translate
+from timestream_local.query.translate import TableRef, bind_now, bind_tables, translate
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,18 @@ _DUCKDB_USER_ERRORS = (
     duckdb.InvalidInputException, duckdb.OutOfRangeException, duckdb.ParserException,
     duckdb.NotImplementedException, duckdb.TypeMismatchException,
 )  # fmt: skip
+
+
+class Tiers(Protocol):
+    """What the store tells a query about its tiers (see Store.query_relations)."""
+
+    def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], int]:
+        """The relation to read for each table, and the tier generation the choice was made at."""
+        ...
+
+    def tier_generation(self) -> int:
+        """A number that changes whenever rows move between tiers."""
+        ...
 
 
 class QueryTimeoutError(ValidationException):
@@ -176,28 +189,28 @@ def _signature(description: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(column[0]), str(column[1])) for column in description or ())
 
 
-def _layout(cursor: Any, template: str, now_ns: int) -> _Layout:
+def _layout(cursor: Any, template: str, bind: Callable[[str], str]) -> _Layout:
     """Plan the query once to learn its result types (DuckDB binds without running it)."""
-    relation = cursor.sql(bind_now(template, now_ns))
+    relation = cursor.sql(bind(template))
     shapes = tuple(results.shape_of(t) for t in relation.types)
     final_sql = results.wrap_sql(template, shapes) or template
     return _Layout(tuple(relation.columns), shapes, final_sql, ())
 
 
 def _run(
-    cursor: Any, compiled: CompiledQuery, now_ns: int, limit: int, layouts: LayoutCache
+    cursor: Any, compiled: CompiledQuery, bind: Callable[[str], str], limit: int, layouts: LayoutCache
 ) -> tuple[_Layout, list[tuple[Any, ...]]]:
     cached = layouts.get(compiled.sql) if compiled.fixed_columns else None
     if cached is not None:
         try:
-            rows = cursor.execute(bind_now(cached.final_sql, now_ns)).fetchmany(limit)
+            rows = cursor.execute(bind(cached.final_sql)).fetchmany(limit)
             if _signature(cursor.description) == cached.signature:
                 return cached, rows
         except (duckdb.BinderException, duckdb.CatalogException):
             pass  # the tables changed under the cached layout: plan again below
         layouts.drop(compiled.sql)
-    layout = _layout(cursor, compiled.sql, now_ns)
-    rows = cursor.execute(bind_now(layout.final_sql, now_ns)).fetchmany(limit)
+    layout = _layout(cursor, compiled.sql, bind)
+    rows = cursor.execute(bind(layout.final_sql)).fetchmany(limit)
     layout = _Layout(layout.names, layout.shapes, layout.final_sql, _signature(cursor.description))
     if compiled.fixed_columns:
         layouts.put(compiled.sql, layout)
@@ -212,12 +225,15 @@ def execute_query(
     now_ns: int | None = None,
     max_result_rows: int = DEFAULT_MAX_RESULT_ROWS,
     layouts: LayoutCache | None = None,
+    tiers: Tiers | None = None,
 ) -> QueryResult:
     """Run one Timestream SQL query; raise ValidationException / ResourceNotFoundException / a timeout.
 
     ``cursor`` is a DuckDB connection (or cursor) on the store's database, used by this call only
     (the timeout interrupts it); ``now_ns`` fixes "now" (UTC nanoseconds) for ``now()`` /
-    ``ago()``, by default the current time.
+    ``ago()``, by default the current time. With ``tiers`` (the store) a table whose rows the query
+    bounds to a recent window is read from the memory tier alone when no magnetic file is that
+    recent; if rows moved between tiers while the query ran, it runs again over both tiers.
     """
     started = time.monotonic()
     now_ns = time.time_ns() if now_ns is None else now_ns
@@ -238,11 +254,20 @@ def execute_query(
         fired.set()
         cursor.interrupt()
 
+    full = [ref.relation for ref in compiled.tables]
+    relations, generation = tiers.query_relations(compiled.tables, now_ns) if tiers else (full, 0)
+
+    def bind(template: str, relations: list[str] = relations) -> str:
+        return bind_tables(bind_now(template, now_ns), relations)
+
     timer = threading.Timer(remaining, interrupt)
     timer.daemon = True
     timer.start()
     try:
-        layout, rows = _run(cursor, compiled, now_ns, max_result_rows + 1, layouts or _LAYOUTS)
+        layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts or _LAYOUTS)
+        if tiers is not None and relations != full and tiers.tier_generation() != generation:
+            bind = functools.partial(bind, relations=full)  # rows moved meanwhile: read both tiers
+            layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts or _LAYOUTS)
     except duckdb.CatalogException as error:
         missing = _missing_table(cursor, compiled.tables)
         raise (missing or _map_duckdb_error(error, fired.is_set(), timeout_s)) from None
@@ -259,7 +284,7 @@ def execute_query(
     return QueryResult(
         column_info=[results.column_info(n, s) for n, s in zip(layout.names, layout.shapes, strict=True)],
         rows=results.to_wire(rows, layout.shapes),
-        duckdb_sql=bind_now(compiled.sql, now_ns),
+        duckdb_sql=bind(compiled.sql),
         elapsed_s=time.monotonic() - started,
         stats={"rows": len(rows)},
     )

@@ -5,12 +5,17 @@ nodes) and sqlglot's DuckDB generator writes the rest. ``now()`` and ``ago(...)`
 placeholders '__TSL_NOW__<ns>' that ``bind_now`` turns into constant TIMESTAMP_NS literals for each
 execution, so a translation can be reused, and ``time >= ago(30s)`` reaches DuckDB as a plain
 column-vs-constant filter that its zone maps prune with.
+
+Each table a query reads becomes a placeholder "__TSL_TABLE_<n>__" that ``bind_tables`` fills with
+the relation to read. The translation notes, per table, the lower bound its WHERE clause puts on
+``time`` relative to now (``time >= ago(30s)``): when no magnetic-tier file holds rows that recent,
+the store lets the query read the memory tier alone, so a dashboard's cost does not grow with history.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from sqlglot import exp
@@ -33,6 +38,8 @@ from timestream_local.query.validate import validate
 
 NOW_MARK = "__TSL_NOW__"  # '__TSL_NOW__<ns>' = the query's start time minus <ns>, filled in per execution
 _NOW_LITERAL = re.compile(r"'__TSL_NOW__(\d+)'")
+TABLE_MARK = "__TSL_TABLE_"  # "__TSL_TABLE_<n>__" = the n-th table the query reads, filled in per execution
+_TABLE_PLACEHOLDER = re.compile(r'"__TSL_TABLE_(\d+)__"')
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,17 @@ class TableRef:
     table: str
     line: int | None = None
     col: int | None = None
+    # the query reads only rows with time >= now - since_ns (None: no such bound was found)
+    since_ns: int | None = None
+
+    @property
+    def relation(self) -> str:
+        """The table as the user named it (the view over both tiers)."""
+        return f"{quote_identifier(self.database)}.{quote_identifier(self.table)}"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -68,6 +86,7 @@ class _Rewriter:
         self.kinds = Kinds(tree)
         self.unnest_count = 0
         self.tables: list[TableRef] = []
+        self.table_nodes: list[exp.Table] = []
         # Kinds are read on the original tree; a rewritten node inherits the kind of the one it replaces.
         for node in tree.walk():
             if isinstance(node, exp.Unnest) or (
@@ -126,6 +145,7 @@ class _Rewriter:
         if isinstance(node, exp.Table) and node.args.get("db"):
             line, col = start_of(node.args["db"].meta) or (None, None)
             self.tables.append(TableRef(node.args["db"].name, node.name, line, col))
+            self.table_nodes.append(node)
         return node
 
     # -- Timestream functions
@@ -259,7 +279,75 @@ class _Rewriter:
                         "durations below one microsecond are only supported in bin(), ago() and sequence()",
                     )
                 node.replace(Raw(template=f"to_microseconds({ns // 1000})", expressions=[]))
+        unaliased = {(ref.database, ref.table) for ref, node in zip(self.tables, self.table_nodes, strict=True)
+                     if not node.args.get("alias")}  # fmt: skip
+        for column in tree.find_all(exp.Column):
+            if column.args.get("db") and (column.text("db"), column.table) in unaliased:
+                column.set(
+                    "db", None
+                )  # "iot"."pm25"."time" -> "pm25"."time": the table keeps its name as alias
+                column.set("catalog", None)
+        for number, node in enumerate(self.table_nodes):
+            self.tables[number] = replace(self.tables[number], since_ns=_time_floor(node))
+            alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name, quoted=True))
+            node.replace(
+                exp.Table(this=exp.to_identifier(f"{TABLE_MARK}{number}__", quoted=True), alias=alias)
+            )
         return tree
+
+
+def _is_now_literal(node: exp.Expr) -> int | None:
+    """The <ns> of a CAST('__TSL_NOW__<ns>' AS TIMESTAMP_NS) (now() or ago(<ns>)), else None."""
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        match = _NOW_LITERAL.fullmatch(f"'{node.this.name}'")
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
+    """The terms of a condition that are ANDed together at its top level (parentheses looked through)."""
+    if isinstance(node, exp.Paren):
+        return _conjuncts(node.this)
+    if isinstance(node, exp.And):
+        return _conjuncts(node.this) + _conjuncts(node.expression)
+    return [node]
+
+
+def _time_floor(table: exp.Table) -> int | None:
+    """How far before now the rows a table's own WHERE clause keeps can start, when it says so.
+
+    Only a top-level conjunct of the SELECT that reads the table directly counts: ``time >= X``,
+    ``time > X``, ``X <= time``, ``X < time`` or ``time BETWEEN X AND ...`` with X = now() or
+    ago(...). With joins the column must be qualified with this table's name or alias. Every such
+    conjunct holds for each row the query keeps, so the most recent bound is used.
+    """
+    if not isinstance(table.parent, exp.From) or not isinstance(table.parent.parent, exp.Select):
+        return None
+    select = table.parent.parent
+    where = select.args.get("where")
+    if where is None:
+        return None
+    names = {table.alias_or_name}
+    joined = bool(select.args.get("joins"))
+
+    def is_time(node: exp.Expr) -> bool:
+        if not isinstance(node, exp.Column) or node.name != "time":
+            return False
+        return node.table in names if (joined or node.table) else True
+
+    floors = []
+    for conjunct in _conjuncts(where.this):
+        bound = None
+        if isinstance(conjunct, exp.GTE | exp.GT) and is_time(conjunct.this):
+            bound = _is_now_literal(conjunct.expression)
+        elif isinstance(conjunct, exp.LTE | exp.LT) and is_time(conjunct.expression):
+            bound = _is_now_literal(conjunct.this)
+        elif isinstance(conjunct, exp.Between) and is_time(conjunct.this):
+            bound = _is_now_literal(conjunct.args["low"])
+        if bound is not None:
+            floors.append(bound)
+    return min(floors) if floors else None
 
 
 def _name_columns(tree: exp.Expr) -> None:
@@ -307,6 +395,11 @@ def bind_now(sql: str, now_ns: int) -> str:
             ) from None
 
     return _NOW_LITERAL.sub(literal, sql)
+
+
+def bind_tables(sql: str, relations: list[str]) -> str:
+    """Fill the relation each table placeholder reads (see ``TableRef.relation``)."""
+    return _TABLE_PLACEHOLDER.sub(lambda match: relations[int(match.group(1))], sql)
 
 
 def translate(tree: exp.Expr) -> Translation:

@@ -1,0 +1,143 @@
+"""Queries bounded to recent data read the memory tier alone, and never lose magnetic rows doing so.
+
+The store keeps rows older than the memory retention in Parquet files. A query whose WHERE clause
+keeps only rows newer than every file's newest row is pointed at the memory tier alone (so its cost
+does not grow with history); any query that may need older rows must still see them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from timestream_local import tiers
+from timestream_local.models import Retention, WriteRequest
+from timestream_local.query import execute_query
+from timestream_local.storage import Store
+
+SECOND_NS = 1_000_000_000
+MINUTE_NS = 60 * SECOND_NS
+HOUR_NS = 60 * MINUTE_NS
+NOW_NS = 1_795_000_000 * SECOND_NS  # a fixed "now" for writes, tier moves and queries alike
+AGES_MIN = {"m180": 180, "m120": 120, "m10": 10, "m1": 1}  # location -> age of its one reading
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = Store(tmp_path / "data", clock_ns=lambda: NOW_NS)
+    store.create_database("iot")
+    store.create_table(
+        "iot",
+        "pm25",
+        retention=Retention(memory_hours=1, magnetic_days=2),
+        magnetic_writes={"EnableMagneticStoreWrites": True},
+    )
+    records = [
+        {
+            "Dimensions": [{"Name": "location", "Value": location}],
+            "MeasureName": "pm2.5",
+            "MeasureValue": str(age),
+            "MeasureValueType": "BIGINT",
+            "Time": str(NOW_NS - age * MINUTE_NS),
+            "TimeUnit": "NANOSECONDS",
+        }
+        for location, age in AGES_MIN.items()
+    ]
+    outcome, rejections = store.write_records(WriteRequest("iot", "pm25", records=records))
+    assert not rejections and outcome.magnetic == 2
+    tiers.run_once(store, NOW_NS)
+    files = store.files(store.describe_table("iot", "pm25").id)
+    assert [f.rows for f in files] == [2]  # the two aged rows now live in one Parquet file
+    yield store
+    store.close()
+
+
+def _run(store: Store, sql: str, tiers_view=None):
+    result = execute_query(store.cursor(), sql, now_ns=NOW_NS, tiers=tiers_view or store)
+    locations = sorted(row["Data"][0]["ScalarValue"] for row in result.rows)
+    return locations, result.duckdb_sql
+
+
+@pytest.mark.parametrize(
+    ("where", "expected", "memory_only"),
+    [
+        ("time >= ago(30m)", ["m1", "m10"], True),
+        ("ago(30m) < time", ["m1", "m10"], True),
+        ("time BETWEEN ago(30m) AND now()", ["m1", "m10"], True),
+        ("measure_name = 'pm2.5' AND (time > ago(100m) AND location <> 'x')", ["m1", "m10"], True),
+        # the window reaches the newest magnetic row (120 min old): both tiers
+        ("time >= ago(121m)", ["m1", "m10", "m120"], False),
+        ("time > ago(1d)", ["m1", "m10", "m120", "m180"], False),
+        # the most recent of several bounds counts
+        ("time > ago(1d) AND time > ago(30m)", ["m1", "m10"], True),
+        # not a bound on every row: both tiers
+        ("time > ago(30m) OR location = 'm180'", ["m1", "m10", "m180"], False),
+        ("time < ago(30m)", ["m120", "m180"], False),
+        ("location <> 'x'", ["m1", "m10", "m120", "m180"], False),
+    ],
+)
+def test_where_clause_bounds_choose_the_tiers(store, where, expected, memory_only):
+    locations, sql = _run(store, f"SELECT location FROM iot.pm25 WHERE {where}")
+    assert locations == expected
+    assert ('"__tsl"."recent_1"' in sql) is memory_only
+    assert ("read_parquet" in sql) is False  # the view's definition, not the query, names the files
+
+
+def test_a_bound_inside_a_subquery_covers_only_that_subquery(store):
+    sql = (
+        "SELECT location FROM iot.pm25 WHERE location IN "
+        "(SELECT location FROM iot.pm25 WHERE time > ago(30m)) OR time < ago(150m)"
+    )
+    locations, translated = _run(store, sql)
+    assert locations == ["m1", "m10", "m180"]
+    assert translated.count('"__tsl"."recent_1"') == 1
+
+
+def test_join_bounds_count_only_for_the_table_they_name(store):
+    sql = (
+        "SELECT a.location FROM iot.pm25 a JOIN iot.pm25 b ON a.location = b.location WHERE a.time > ago(30m)"
+    )
+    locations, translated = _run(store, sql)
+    assert locations == ["m1", "m10"]
+    assert '"__tsl"."recent_1" AS "a"' in translated and '"iot"."pm25" AS "b"' in translated
+
+
+class _MovedDuringQuery:
+    """Tiers that claim a recent-only read is enough, then report that rows moved meanwhile."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def query_relations(self, tables, now_ns):
+        return ['"__tsl"."recent_1"' for _ in tables], 1
+
+    def tier_generation(self) -> int:
+        return 2
+
+
+def test_a_query_runs_again_over_both_tiers_when_rows_moved_while_it_ran(store):
+    locations, sql = _run(
+        store, "SELECT location FROM iot.pm25 WHERE time > ago(1d)", _MovedDuringQuery(store)
+    )
+    assert locations == ["m1", "m10", "m120", "m180"]
+    assert '"iot"."pm25"' in sql
+
+
+def test_moving_rows_to_the_magnetic_tier_changes_the_generation(store):
+    before = store.tier_generation()
+    late = {
+        "Dimensions": [{"Name": "location", "Value": "late"}],
+        "MeasureName": "pm2.5",
+        "MeasureValue": "1",
+        "MeasureValueType": "BIGINT",
+        "Time": str(NOW_NS - 90 * MINUTE_NS),
+        "TimeUnit": "NANOSECONDS",
+    }
+    store.write_records(WriteRequest("iot", "pm25", records=[late]))
+    tiers.run_once(store, NOW_NS)
+    assert store.tier_generation() != before
+    # the new file's newest row (90 min old) now makes a 100-minute window read both tiers
+    locations, sql = _run(store, "SELECT location FROM iot.pm25 WHERE time > ago(100m)")
+    assert locations == ["late", "m1", "m10"]
+    assert '"iot"."pm25"' in sql
