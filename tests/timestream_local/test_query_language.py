@@ -52,6 +52,8 @@ def test_measure_value_types_map_to_their_columns():
         ("SELECT 1.5h", "invalid duration literal '1.5h'"),
         ("SELECT __tsl_duration(5)", "reserved"),
         ("SELECT '__TSL_NOW__5'", "reserved"),
+        ("""SELECT '"__TSL_TABLE_0__"'""", "reserved"),
+        ("SELECT '__tsl_table_0__'", "reserved"),
         ("", "must not be empty"),
         ("SELECT 'unterminated", "could not be read"),
     ],

@@ -88,8 +88,10 @@ def _rewrite(tokens: list[Token], sql: str) -> list[Token]:
             raise ValidationException(
                 f"{_position(sql, tok.start)}: names starting with '{RESERVED_PREFIX}' are reserved"
             )
-        if tok.token_type == TokenType.STRING and "__TSL_NOW__" in tok.text:
-            raise ValidationException(f"{_position(sql, tok.start)}: the text '__TSL_NOW__' is reserved")
+        if tok.token_type == TokenType.STRING and "__TSL_" in tok.text.upper():
+            raise ValidationException(
+                f"{_position(sql, tok.start)}: text containing '__TSL_' is reserved (the engine's placeholders)"
+            )
         if (
             tok.token_type == TokenType.NUMBER
             and nxt is not None
