@@ -42,6 +42,7 @@ from timestream_local.models import Retention, WriteRequest  # noqa: E402
 from timestream_local.query import execute_query  # noqa: E402
 from timestream_local.query.translate import format_timestamp_ns  # noqa: E402
 from timestream_local.storage import Store  # noqa: E402
+from timestream_local.watchdog import Watchdog  # noqa: E402
 
 DASHBOARD = ROOT / "dashboards" / "pm25-analysis-1.json"
 GOAL_TOTAL_MS = 150.0
@@ -263,8 +264,11 @@ def measure(
     try:
         cursor = store.cursor()
         written = handwritten(queries, now_ns, store.describe_table("iot", "pm25").mem_table)
+        watchdog = Watchdog()  # as the server runs queries: timeouts by one watchdog thread
         runners = {
-            "engine": lambda i: execute_query(store.cursor(), queries[i][1], 60, now_ns=now_ns, tiers=store),
+            "engine": lambda i: execute_query(
+                store.cursor(), queries[i][1], 60, now_ns=now_ns, tiers=store, watchdog=watchdog
+            ),
             "duckdb": lambda i: cursor.execute(written[i]).fetchall(),
         }
         figures.update(time_rounds(runners, len(queries), repeat))

@@ -23,6 +23,7 @@ from timestream_local.exceptions import (
     ValidationException,
 )
 from timestream_local.storage import Store
+from timestream_local.watchdog import Watchdog
 
 log = logging.getLogger("timestream_local.responses")
 
@@ -141,6 +142,7 @@ class Backend:
         self.address = address
         self.query_timeout = query_timeout
         self.queries = QueryRegistry()
+        self.watchdog = Watchdog()  # enforces query_timeout; its thread starts with the first query
         self.actions: dict[str, Callable[[Params, Any], dict[str, Any]]] = {
             "DescribeEndpoints": self.describe_endpoints,
             "CreateDatabase": self.create_database,
@@ -305,7 +307,9 @@ class Backend:
         cursor = cursor_factory()
         self.queries.start(query_id, cursor)
         try:
-            result = execute_query(cursor, query_string, timeout_s=self.query_timeout, tiers=self.store)
+            result = execute_query(
+                cursor, query_string, timeout_s=self.query_timeout, tiers=self.store, watchdog=self.watchdog
+            )
         except TimestreamError:
             self.queries.finish(query_id)
             raise

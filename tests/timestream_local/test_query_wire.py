@@ -17,6 +17,7 @@ from timestream_local.exceptions import ResourceNotFoundException, ValidationExc
 from timestream_local.query import QueryCancelledError, QueryTimeoutError, execute_query
 from timestream_local.query.results import format_double
 from timestream_local.query.translate import format_timestamp_ns
+from timestream_local.watchdog import Watchdog
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +114,12 @@ def _slow_db():
 SLOW = "SELECT count(*) FROM iot.pm25 a CROSS JOIN iot.pm25 b CROSS JOIN iot.pm25 c WHERE a.time < b.time"
 
 
-def test_a_long_query_stops_at_the_timeout():
+@pytest.mark.parametrize("watchdog", [None, Watchdog()], ids=["timer thread", "watchdog"])
+def test_a_long_query_stops_at_the_timeout(watchdog):
     con = _slow_db()
     began = time.monotonic()
     with pytest.raises(QueryTimeoutError, match=r"exceeded the query timeout of 0\.5 s"):
-        execute_query(con.cursor(), SLOW, timeout_s=0.5)
+        execute_query(con.cursor(), SLOW, timeout_s=0.5, watchdog=watchdog)
     assert time.monotonic() - began < 10
     assert values(con, "SELECT count(*) FROM iot.pm25") == [("3000",)]  # the store still answers
 

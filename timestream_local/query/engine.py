@@ -1,7 +1,7 @@
 """execute_query: one Timestream SQL query against the store's DuckDB database.
 
 parse (lexer) -> validate + translate (translate) -> check the tables exist -> run on DuckDB
-under a timer that interrupts it at the deadline -> convert to Timestream's wire format (results).
+under a watchdog that interrupts it at the deadline -> convert to Timestream's wire format (results).
 
 Dashboards send the same queries again and again (Grafana refreshes every 5 s), so two bounded
 caches keep the per-query cost down to DuckDB's own work: the translation of a query text (only
@@ -29,6 +29,7 @@ from timestream_local.models import RESERVED_DATABASE_NAMES
 from timestream_local.query import metadata, results
 from timestream_local.query.lexer import parse
 from timestream_local.query.translate import TableRef, bind_now, bind_tables, translate
+from timestream_local.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +227,7 @@ def execute_query(
     max_result_rows: int = DEFAULT_MAX_RESULT_ROWS,
     layouts: LayoutCache | None = None,
     tiers: Tiers | None = None,
+    watchdog: Watchdog | None = None,
 ) -> QueryResult:
     """Run one Timestream SQL query; raise ValidationException / ResourceNotFoundException / a timeout.
 
@@ -233,7 +235,8 @@ def execute_query(
     (the timeout interrupts it); ``now_ns`` fixes "now" (UTC nanoseconds) for ``now()`` /
     ``ago()``, by default the current time. With ``tiers`` (the store) a table whose rows the query
     bounds to a recent window is read from the memory tier alone when no magnetic file is that
-    recent; if rows moved between tiers while the query ran, it runs again over both tiers.
+    recent; if rows moved between tiers while the query ran, it runs again over both tiers. A
+    server passes its ``watchdog`` to enforce the timeout; without one a timer thread does.
     """
     started = time.monotonic()
     now_ns = time.time_ns() if now_ns is None else now_ns
@@ -260,9 +263,14 @@ def execute_query(
     def bind(template: str, relations: list[str] = relations) -> str:
         return bind_tables(bind_now(template, now_ns), relations)
 
-    timer = threading.Timer(remaining, interrupt)
-    timer.daemon = True
-    timer.start()
+    if watchdog is not None:
+        token = watchdog.watch(remaining, interrupt)
+        stop_watching: Callable[[], None] = functools.partial(watchdog.cancel, token)
+    else:
+        timer = threading.Timer(remaining, interrupt)
+        timer.daemon = True
+        timer.start()
+        stop_watching = timer.cancel
     try:
         layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts or _LAYOUTS)
         if tiers is not None and relations != full and tiers.tier_generation() != generation:
@@ -276,7 +284,7 @@ def execute_query(
     except RecursionError:
         raise ValidationException("the query is nested too deeply") from None
     finally:
-        timer.cancel()
+        stop_watching()
     if len(rows) > max_result_rows:
         raise ValidationException(
             f"The query returns more than {max_result_rows:,} rows; add a LIMIT or narrow the filters."
