@@ -30,6 +30,7 @@ from timestream_local.catalog import (
     quote,
     table_arn,
 )
+from timestream_local.columns import Columns
 from timestream_local.exceptions import (
     ConflictException,
     InternalServerException,
@@ -490,7 +491,7 @@ class Store:
             )
         self._apply_buffered(table, request, records)
         for series_key, (oldest_new, newest_new) in spans.items():
-            series.setdefault(series_key, TimeSpans()).add(oldest_new, newest_new)
+            self._stored_span(series, series_key).add(oldest_new, newest_new)
         return True
 
     def _check_window(
@@ -566,6 +567,14 @@ class Store:
             series[(key_dims, row[len(dims)])] = TimeSpans(row[len(dims) + 1], row[len(dims) + 2])
         self._series[table.id] = series
         return series
+
+    @staticmethod
+    def _stored_span(series: dict[SeriesKey, TimeSpans], key: SeriesKey) -> TimeSpans:
+        """The series' spans, created when missing (not setdefault: that builds a TimeSpans per call)."""
+        spans = series.get(key)
+        if spans is None:
+            spans = series[key] = TimeSpans()
+        return spans
 
     def _physical_sql(self, table: TableInfo) -> str:
         """Both tiers with the version column (for look-ups), as one relation."""
@@ -693,8 +702,7 @@ class Store:
             self._apply_buffered(table, request, inserts)
         series = self._series_for(table)
         for record in inserts:
-            key = (record.dims, record.measure_name)
-            series.setdefault(key, TimeSpans()).add(record.time_ns, record.time_ns)
+            self._stored_span(series, (record.dims, record.measure_name)).add(record.time_ns, record.time_ns)
 
     def _apply_sync(
         self,
@@ -730,7 +738,7 @@ class Store:
                 tiers.rewrite_without_rows(self, table, path, positions)
             if file_rewrites:
                 self._ensure_view(table)
-            self._insert_rows(table, inserts)
+            self._insert_rows(table, Columns.from_records(inserts))
             self._sql("COMMIT")
         except Exception:
             self._sql("ROLLBACK")
@@ -743,32 +751,16 @@ class Store:
         fresh = TableInfo.from_doc(table.id, table.database, table.name, rows[0][0])
         self._tables[(table.database, table.name)] = fresh
 
-    def _insert_rows(self, table: TableInfo, records: list[ParsedRecord]) -> None:
-        """Insert records into the memory tier inside the current transaction.
+    def _insert_rows(self, table: TableInfo, rows: Columns) -> None:
+        """Insert rows into the memory tier inside the current transaction.
 
         The rows go to DuckDB as one JSON document of columns (one array per column), which DuckDB
         parses and unnests in C++: a few microseconds per row, far less than per-row Python values.
         """
-        if not records:
+        if not rows.count:
             return
         physical = table.physical_columns()
-        count = len(records)
-        columns: dict[str, list[Any]] = {
-            "measure_name": [r.measure_name for r in records],
-            "time": [r.time_ns for r in records],
-            VERSION_COLUMN: [r.version for r in records],
-        }
-        for position, record in enumerate(records):
-            for name, value in record.dims:
-                column = columns.get(name)
-                if column is None:
-                    column = columns[name] = [None] * count
-                column[position] = value
-            for name, value in record.values.items():
-                column = columns.get(name)
-                if column is None:
-                    column = columns[name] = [None] * count
-                column[position] = value
+        columns = rows.data
         names = list(columns)
         selects = []
         for number, name in enumerate(names, start=1):
@@ -792,7 +784,7 @@ class Store:
         if body is None:
             body = json.dumps({"CommonAttributes": request.common, "Records": request.records}).encode()
         seq = self._log.append(table.id, indexes, body)
-        self._pending.add(table.id, inserts, seq)
+        self._pending.add(table.id, Columns.from_records(inserts), seq)
         if self._pending.size >= FLUSH_ROWS:
             self._flush_wakeup.set()
 
@@ -807,7 +799,7 @@ class Store:
                 parser.parse(i, records[i]) for i in (range(len(records)) if indexes is None else indexes)
             ]
             if table_id in by_id:
-                self._pending.add(table_id, rows, seq)
+                self._pending.add(table_id, Columns.from_records(rows), seq)
                 replayed += len(rows)
             else:
                 self._pending.advance(seq)
@@ -843,10 +835,10 @@ class Store:
             by_id = {t.id: t for t in self._tables.values()}
             self._sql("BEGIN")
             try:
-                for table_id, records in batches.items():
+                for table_id, rows in batches.items():
                     table = by_id.get(table_id)
                     if table is not None:
-                        self._insert_rows(table, records)
+                        self._insert_rows(table, rows)
                 self._set_state("log_applied_seq", last_seq)
                 self._sql("COMMIT")
             except Exception as error:
