@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from timestream_local import models
+from timestream_local import fastpath, models
 from timestream_local.catalog import (
     INTERNAL_SCHEMA,
     VERSION_COLUMN,
@@ -89,12 +89,15 @@ class Store:
         clock_ns: Callable[[], int] = time.time_ns,
         flush_interval: float = 0.25,
         sync_writes: bool = False,
+        streaming_writes: bool = True,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir.resolve()
         self.magnetic_dir = self.data_dir / "magnetic"
         self.region = region
         self.clock_ns = clock_ns
+        # False sends every WriteRecords call through the full rules (the tests compare both paths).
+        self.streaming_writes = streaming_writes
         # Lock order: _lock (catalogue, series maxima, pending rows, log) before _db_lock (the DuckDB
         # connection). The flusher holds only _db_lock while it inserts, so writers keep answering.
         self._lock = threading.RLock()
@@ -455,6 +458,62 @@ class Store:
                     outcome.memory += 1
         rejections.sort(key=lambda r: r.index)
         return outcome, rejections
+
+    def write_streaming(self, body: bytes) -> int | None:
+        """WriteRecords' fast path (fastpath.py): the number of records appended to the memory store,
+        or None when the request is not plain streaming data; then nothing changed and the caller
+        runs the full path (write_records) on the same body."""
+        if not self.streaming_writes:
+            return None
+        request = fastpath.decode(body)
+        if request is None:
+            return None
+        batch = fastpath.parse(request, self._known_names)
+        if batch is None:
+            return None
+        with self._lock:
+            if self._failure:
+                return None
+            table = self._tables.get((batch.database, batch.table))
+            stored = None if table is None else self._streaming_spans(table, batch)
+            if table is None or stored is None:
+                return None
+            seq = self._log.append(table.id, None, body)
+            self._pending.add(table.id, batch.rows, seq)
+            if self._pending.size >= FLUSH_ROWS:
+                self._flush_wakeup.set()
+            series = self._series_for(table)
+            for spans, series_key, time_ns in zip(stored, batch.series, batch.times, strict=True):
+                if spans is not None:
+                    spans.add(time_ns, time_ns)
+                else:  # a new series (it may occur again further on in the batch)
+                    self._stored_span(series, series_key).add(time_ns, time_ns)
+            return batch.rows.count
+
+    def _streaming_spans(
+        self, table: TableInfo, batch: fastpath.StreamingBatch
+    ) -> list[TimeSpans | None] | None:
+        """When every record of the batch is a plain append (inside the memory-store window, of the
+        table's columns and measure types, new for its series: no stored row can share its key and
+        no other record of the batch has it), each record's series spans (None for a new series,
+        looked up once for the check and the update); otherwise None."""
+        now = self.clock_ns()
+        memory_oldest = now - table.retention.memory_hours * models.NS_PER_HOUR
+        newest = now + models.FUTURE_TOLERANCE_NS
+        if not memory_oldest <= min(batch.times) <= max(batch.times) <= newest:
+            return None
+        measure_types = table.measure_types
+        if not batch.dimensions.issubset(table.dimensions) or any(
+            measure_types.get(name) != kind for name, kind in batch.measures
+        ):
+            return None
+        if len(set(zip(batch.series, batch.times, strict=True))) != len(batch.times):
+            return None  # two records with one key: the version rules decide
+        stored = list(map(self._series_for(table).get, batch.series))
+        for spans, time_ns in zip(stored, batch.times, strict=True):
+            if spans is not None and spans.covers(time_ns):
+                return None
+        return stored
 
     def _append_fast(
         self, table: TableInfo, request: WriteRequest, records: list[ParsedRecord], now: int
