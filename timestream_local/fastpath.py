@@ -14,8 +14,10 @@ every rule, rejection and error message stays the full path's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
+from msgspec.structs import astuple
 
 from timestream_local.catalog import VERSION_COLUMN
 from timestream_local.columns import Columns
@@ -30,7 +32,8 @@ from timestream_local.models import (
 
 MAX_PLAIN_DIMENSION_VALUE = 512  # longer values need the UTF-8 byte-length rule of the full path
 
-SeriesKey = tuple[tuple[tuple[str, str], ...], str]
+DimsKey = tuple[tuple[str, str], ...]
+SeriesKey = tuple[DimsKey, str]
 
 
 class Dimension(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,77 +87,88 @@ def decode(body: bytes) -> WriteBody | None:
         return None
 
 
-def _one(values: list[str | None], default: str) -> str | None:
-    """The one value all records resolve to (`value or default`, as RecordParser falls back), or None
-    when they differ: mixed time units or measure types in one request go to the full path."""
-    distinct = set(values)
+def _one(column: tuple[str | None, ...], common: str | None, default: str) -> str | None:
+    """The one value every record resolves to (`own or common or default`, as RecordParser falls
+    back), or None when records differ: mixed time units or measure types go to the full path."""
+    distinct = set(column)
     if len(distinct) != 1:
         return None
-    return distinct.pop() or default
+    return distinct.pop() or common or default
+
+
+def _or_common(column: tuple[Any, ...], common: Any) -> list[Any]:
+    """Each record's value, the common one where the record has none."""
+    if common is None or None not in column:
+        return list(column)
+    return [common if value is None else value for value in column]
+
+
+def _key(pairs: tuple[tuple[str, str], ...]) -> DimsKey:
+    """A record's dimensions as RecordParser keys them: a later name wins, sorted by name."""
+    return tuple(sorted(dict(pairs).items()))
 
 
 def _dimensions(
-    records: list[Attributes], common: Attributes, known_names: set[str]
-) -> tuple[list[dict[str, str]], set[str]] | None:
-    """Each record's dimensions merged over the common ones as RecordParser merges them (a later
-    name wins), and the names used; None when a name is not yet known to be valid or a value is
-    long or not ASCII (those need the full path's byte-length and UTF-8 rules)."""
-    common_dims = {d.Name: d.Value for d in common.Dimensions or ()}
-    merged = [
-        {**common_dims, **{d.Name: d.Value for d in record.Dimensions}} if record.Dimensions else common_dims
-        for record in records
-    ]
-    every = [d for record in records for d in record.Dimensions or ()]
-    every.extend(common.Dimensions or ())
-    names = {d.Name for d in every}
-    values = [d.Value for d in every]
-    if not known_names.issuperset(names):
-        return None
-    if values and (max(map(len, values)) > MAX_PLAIN_DIMENSION_VALUE or not "".join(values).isascii()):
-        return None
-    return merged, names
+    column: tuple[list[Dimension] | None, ...], common: list[Dimension] | None, known_names: set[str]
+) -> tuple[list[DimsKey], set[str]] | None:
+    """Each record's dimension key (its own dimensions over the common ones) and the names used;
+    None when a name is not yet known to be valid or a value is long or not ASCII (those need the
+    full path's byte-length and UTF-8 rules)."""
+    common_pairs = tuple(map(astuple, common or ()))
+    own = [tuple(map(astuple, dims)) if dims else () for dims in column]
+    every = [pair for pairs in own for pair in pairs]
+    every.extend(common_pairs)
+    if every:
+        names, values = zip(*every, strict=True)
+        if not known_names.issuperset(names) or max(map(len, values)) > MAX_PLAIN_DIMENSION_VALUE:
+            return None
+        if not "".join(values).isascii():
+            return None
+    if common_pairs:
+        keys = [_key(common_pairs + pairs) for pairs in own]
+    else:  # usually already sorted with distinct names: two comparisons instead of a dict and a sort
+        keys = [pairs if len(pairs) == 2 and pairs[0][0] < pairs[1][0] else _key(pairs) for pairs in own]
+    return keys, {name for name, _value in every}
 
 
 def parse(body: WriteBody, known_names: set[str]) -> StreamingBatch | None:
     """The records as pending columns, or None when any of them needs the full path's rules.
 
     Mirrors RecordParser.parse field by field (CommonAttributes as defaults, the same fallbacks for
-    missing or empty values, the same value rules via models.parse_times/parse_values), a column at
-    a time so that most checks run in C. It accepts less than the full path, never more.
+    missing or empty values, the same value rules via models.parse_times/parse_values), a column
+    at a time so that most of the work runs in C. It accepts less than the full path, never more.
     """
     records = body.Records
     count = len(records)
     if not body.DatabaseName or not body.TableName or not 1 <= count <= MAX_RECORDS_PER_WRITE:
         return None
     common = body.CommonAttributes or _NO_ATTRIBUTES
-    dimensions = _dimensions(records, common, known_names)
+    fields = dict(zip(Attributes.__struct_fields__, zip(*map(astuple, records), strict=True), strict=True))
+    dimensions = _dimensions(fields["Dimensions"], common.Dimensions, known_names)
     if dimensions is None:
         return None
-    merged, dimension_names = dimensions
-    names = [common.MeasureName if r.MeasureName is None else r.MeasureName for r in records]
-    unit = _one([r.TimeUnit or common.TimeUnit for r in records], "MILLISECONDS")
-    kind = _one([r.MeasureValueType or common.MeasureValueType for r in records], "DOUBLE")
+    keys, dimension_names = dimensions
+    names = _or_common(fields["MeasureName"], common.MeasureName)
+    unit = _one(fields["TimeUnit"], common.TimeUnit, "MILLISECONDS")
+    kind = _one(fields["MeasureValueType"], common.MeasureValueType, "DOUBLE")
     if not known_names.issuperset(names) or unit not in TIME_UNITS or kind not in VALUE_COLUMNS:
         return None
-    c_version = 1 if common.Version is None else common.Version
-    versions = [c_version if r.Version is None else r.Version for r in records]
+    versions = _or_common(fields["Version"], 1 if common.Version is None else common.Version)
     if min(versions) < 0 or max(versions) > INT64_MAX:
         return None
-    times = parse_times([common.Time if r.Time is None else r.Time for r in records], unit)
-    values = parse_values(
-        [common.MeasureValue if r.MeasureValue is None else r.MeasureValue for r in records], kind, unit
-    )
+    times = parse_times(_or_common(fields["Time"], common.Time), unit)
+    values = parse_values(_or_common(fields["MeasureValue"], common.MeasureValue), kind, unit)
     if times is None or values is None:
         return None
-    data: dict[str, list[object]] = {
+    data: dict[str, list[Any]] = {
         "measure_name": names,
         "time": times,
         VERSION_COLUMN: versions,
         VALUE_COLUMNS[kind]: values,
     }
+    by_name = list(map(dict, keys))
     for name in dimension_names:
-        data[name] = [dims.get(name) for dims in merged]
-    keys = [tuple(sorted(dims.items())) for dims in merged]
+        data[name] = [dims.get(name) for dims in by_name]
     return StreamingBatch(
         body.DatabaseName,
         body.TableName,
