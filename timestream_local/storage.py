@@ -517,9 +517,14 @@ class Store:
             measure_types.get(name) != kind for name, kind in batch.measures
         ):
             return None
-        if len(set(zip(batch.series, batch.times, strict=True))) != len(batch.times):
-            return None  # two records with one key: the version rules decide
         stored = list(map(self._series_for(table).get, batch.series))
+        # Two records with one key go to the version rules. Records of distinct stored series have
+        # distinct TimeSpans objects, so comparing identities spares hashing every key again; only
+        # when a series (or, through None, a new one) repeats are the keys themselves compared.
+        if len(set(map(id, stored))) != len(stored) and len(
+            set(zip(batch.series, batch.times, strict=True))
+        ) != len(stored):
+            return None
         for spans, time_ns in zip(stored, batch.times, strict=True):
             if spans is not None and spans.covers(time_ns):
                 return None
