@@ -64,7 +64,6 @@ class WriteBody(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(WriteBody)
-_NO_ATTRIBUTES = Attributes()
 
 
 @dataclass(slots=True)
@@ -144,7 +143,7 @@ def parse(body: WriteBody, known_names: set[str]) -> StreamingBatch | None:
     count = len(records)
     if not body.DatabaseName or not body.TableName or not 1 <= count <= MAX_RECORDS_PER_WRITE:
         return None
-    common = body.CommonAttributes or _NO_ATTRIBUTES
+    common = body.CommonAttributes or Attributes()
     fields = dict(zip(Attributes.__struct_fields__, zip(*map(astuple, records), strict=True), strict=True))
     dimensions = _dimensions(fields["Dimensions"], common.Dimensions, known_names)
     if dimensions is None:

@@ -148,6 +148,7 @@ def parse_body(body: bytes) -> Params:
 
 
 def _ingested(memory: int, magnetic: int) -> dict[str, Any]:
+    """WriteRecords' answer, the same whichever path stored the records."""
     return {"RecordsIngested": {"Total": memory + magnetic, "MemoryStore": memory, "MagneticStore": magnetic}}
 
 
