@@ -14,6 +14,7 @@ every rule, rejection and error message stays the full path's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -119,8 +120,10 @@ def _dimensions(
     own = [tuple(map(astuple, dims)) if dims else () for dims in column]
     every = [pair for pairs in own for pair in pairs]
     every.extend(common_pairs)
+    names: set[str] = set()
     if every:
-        names, values = zip(*every, strict=True)
+        name_column, values = zip(*every, strict=True)
+        names = set(name_column)
         if not known_names.issuperset(names) or max(map(len, values)) > MAX_PLAIN_DIMENSION_VALUE:
             return None
         if not "".join(values).isascii():
@@ -129,7 +132,23 @@ def _dimensions(
         keys = [_key(common_pairs + pairs) for pairs in own]
     else:  # usually already sorted with distinct names: two comparisons instead of a dict and a sort
         keys = [pairs if len(pairs) == 2 and pairs[0][0] < pairs[1][0] else _key(pairs) for pairs in own]
-    return keys, {name for name, _value in every}
+    return keys, names
+
+
+def _dimension_columns(keys: list[DimsKey], names: set[str]) -> dict[str, list[str | None]]:
+    """One list per dimension name, None where a record lacks it. Records usually have the same
+    names, and then each position of the sorted keys is one column, taken apart in C."""
+    if len(set(map(len, keys))) == 1:
+        columns: dict[str, list[str | None]] = {}
+        for position in zip(*keys, strict=True):
+            position_names = set(map(itemgetter(0), position))
+            if len(position_names) != 1:
+                break
+            columns[position_names.pop()] = list(map(itemgetter(1), position))
+        else:
+            return columns
+    by_name = list(map(dict, keys))
+    return {name: [dims.get(name) for dims in by_name] for name in names}
 
 
 def parse(body: WriteBody, known_names: set[str]) -> StreamingBatch | None:
@@ -167,9 +186,7 @@ def parse(body: WriteBody, known_names: set[str]) -> StreamingBatch | None:
         VERSION_COLUMN: versions,
         VALUE_COLUMNS[kind]: values,
     }
-    by_name = list(map(dict, keys))
-    for name in dimension_names:
-        data[name] = [dims.get(name) for dims in by_name]
+    data.update(_dimension_columns(keys, dimension_names))
     return StreamingBatch(
         body.DatabaseName,
         body.TableName,
