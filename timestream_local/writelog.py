@@ -104,6 +104,8 @@ class PendingWrites:
         self.size = 0
 
     def add(self, table_id: int, rows: Columns, seq: int) -> None:
+        """Queue rows logged as entry `seq`; the first batch of a table is kept (not copied) and
+        extended in place, so callers hand over rows they no longer touch."""
         batch = self._batches.get(table_id)
         if batch is None:
             self._batches[table_id] = rows
