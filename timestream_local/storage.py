@@ -84,9 +84,9 @@ class WriteOutcome:
 def _same_value(values: list[Any]) -> bool:
     """True when every value is the same string or integer (floats are left alone: 0.0 == -0.0)."""
     first = values[0]
-    return (
-        type(first) in (str, int) and values.count(first) == len(values) and len(set(map(type, values))) == 1
-    )
+    if type(first) not in (str, int) or values[-1] != first:  # a varying column often shows at its end
+        return False
+    return values.count(first) == len(values) and len(set(map(type, values))) == 1
 
 
 class Store:
