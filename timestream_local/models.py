@@ -234,7 +234,8 @@ def _check_name(name: Any, what: str, limit: int) -> str:
     return name
 
 
-def _parse_time(raw: Any, multiplier: int, unit: str) -> int:
+def parse_time(raw: Any, multiplier: int, unit: str) -> int:
+    """A Time (or TIMESTAMP value) in nanoseconds: ASCII digits only, at most 20 of them, in range."""
     if type(raw) is not str or not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
         raise RecordError(f"Invalid time '{raw}': Time must be a non-negative integer string in {unit}.")
     value = int(raw) * multiplier
@@ -243,7 +244,8 @@ def _parse_time(raw: Any, multiplier: int, unit: str) -> int:
     return value
 
 
-def _parse_bigint(raw: str, label: str) -> int:
+def parse_bigint(raw: str, label: str) -> int:
+    """A BIGINT value: an optional '-', then 1 to 19 ASCII digits, inside the 64-bit range."""
     digits = raw[1:] if raw[:1] == "-" else raw
     if not (digits.isascii() and digits.isdigit() and len(digits) <= 19):
         raise RecordError(f"{label} '{raw[:64]}' is not a valid BIGINT.")
@@ -253,11 +255,12 @@ def _parse_bigint(raw: str, label: str) -> int:
     return number
 
 
-def _parse_value(raw: Any, kind: str, unit: str, label: str) -> Any:
+def parse_value(raw: Any, kind: str, unit: str, label: str) -> Any:
+    """A measure value of a scalar type as the Python value stored (TIMESTAMP as nanoseconds)."""
     if type(raw) is not str:
         raise RecordError(f"{label} must be a string.")
     if kind == "BIGINT":
-        return _parse_bigint(raw, label)
+        return parse_bigint(raw, label)
     if kind == "DOUBLE":
         if not _DOUBLE.fullmatch(raw):
             raise RecordError(f"{label} '{raw[:64]}' is not a valid DOUBLE.")
@@ -271,12 +274,69 @@ def _parse_value(raw: Any, kind: str, unit: str, label: str) -> Any:
             raise RecordError(f"{label} '{raw[:64]}' is not a valid BOOLEAN (use true or false).")
         return lowered == "true"
     if kind == "TIMESTAMP":
-        return _parse_time(raw, TIME_UNITS[unit], unit)
+        return parse_time(raw, TIME_UNITS[unit], unit)
     if _too_long(raw, 2048):
         raise RecordError(f"{label} exceeds the maximum length of 2048 bytes.")
     if not raw.isascii():
         _check_utf8(raw, label)
     return raw
+
+
+# Whole columns at once, for WriteRecords' streaming path (fastpath.py). Each applies exactly the rule
+# of its single-value parser above, with checks that run in C over the whole column; instead of a
+# reason it answers None when any value would be refused, and the caller then takes the full path.
+def parse_times(raws: list[Any], unit: str) -> list[int] | None:
+    """parse_time over a column: the times in nanoseconds, or None when any one would be refused."""
+    try:
+        joined = "".join(raws)  # TypeError unless every value is a string
+    except TypeError:
+        return None
+    lengths = list(map(len, raws))
+    if not (joined.isascii() and joined.isdigit()) or min(lengths) < 1 or max(lengths) > 20:
+        return None
+    multiplier = TIME_UNITS[unit]
+    times = [int(raw) * multiplier for raw in raws]
+    return times if max(times) <= MAX_TIME_NS else None
+
+
+def parse_values(raws: list[Any], kind: str, unit: str) -> list[Any] | None:
+    """parse_value over a column of one scalar type, or None when any value would be refused."""
+    if kind == "BIGINT":
+        return _parse_bigints(raws)
+    if kind == "DOUBLE":
+        return _parse_doubles(raws)
+    try:
+        return [parse_value(raw, kind, unit, "MeasureValue") for raw in raws]
+    except RecordError:
+        return None
+
+
+def _parse_bigints(raws: list[Any]) -> list[int] | None:
+    """parse_bigint's rule: only ASCII digits and '-' (so int() sees no '+', '_' or spaces), at most
+    19 characters (a 19-digit negative number is left to the single-value parser), a '-' only in
+    front of digits (int() refuses it anywhere else and a lone '-'), and the 64-bit range."""
+    try:
+        joined = "".join(raws)
+    except TypeError:
+        return None
+    if not (joined.isascii() and joined.replace("-", "").isdigit()) or max(map(len, raws)) > 19:
+        return None
+    try:
+        numbers = list(map(int, raws))
+    except ValueError:
+        return None
+    return numbers if min(numbers) >= INT64_MIN and max(numbers) <= INT64_MAX else None
+
+
+def _parse_doubles(raws: list[Any]) -> list[float] | None:
+    """parse_value's DOUBLE rule: the decimal pattern, then a finite float."""
+    try:
+        if not all(map(_DOUBLE.fullmatch, raws)):
+            return None
+    except TypeError:
+        return None
+    numbers = list(map(float, raws))
+    return numbers if all(map(math.isfinite, numbers)) else None
 
 
 class RecordParser:
@@ -376,7 +436,7 @@ class RecordParser:
             raw_time = c_time
             if raw_time is None:
                 raise RecordError("Time is required (in the record or in CommonAttributes).")
-        time_ns = _parse_time(raw_time, multiplier, unit)
+        time_ns = parse_time(raw_time, multiplier, unit)
 
         version = get("Version")
         if version is None:
@@ -397,9 +457,9 @@ class RecordParser:
                 raise RecordError("MeasureValue is required for a single-measure record.")
             column = VALUE_COLUMNS[kind]
             if kind == "BIGINT" and type(raw) is str:
-                value = _parse_bigint(raw, "MeasureValue")
+                value = parse_bigint(raw, "MeasureValue")
             else:
-                value = _parse_value(raw, kind, unit, "MeasureValue")
+                value = parse_value(raw, kind, unit, "MeasureValue")
             values = {column: value}
             value_types = {column: kind}
         else:
@@ -442,7 +502,7 @@ class RecordParser:
                 raise RecordError(f"MeasureValue '{name}' appears more than once in the record.")
             if name in dims:
                 raise RecordError(f"'{name}' is used both as a dimension and as a measure in the record.")
-            values[name] = _parse_value(item.get("Value"), item_type, unit, f"MeasureValue '{name}'")
+            values[name] = parse_value(item.get("Value"), item_type, unit, f"MeasureValue '{name}'")
             value_types[name] = item_type
         return values, value_types
 

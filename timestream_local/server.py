@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from timestream_local.exceptions import (
     InternalServerException,
-    SerializationException,
     TimestreamError,
     UnknownOperationException,
     ValidationException,
@@ -146,8 +145,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 raise UnknownOperationException(
                     f"Missing or unknown X-Amz-Target header '{target}'; expected {TARGET_PREFIX}<Action>."
                 )
-            params = self._parse(body)
-            result = self.server.backend.dispatch(action, params, self._cursor_factory, body)
+            result = self.server.backend.dispatch_body(action, body, self._cursor_factory)
         except TimestreamError as error:
             self._send_error(error, action, started)
             return
@@ -184,18 +182,6 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise ValidationException("The request body is shorter than its Content-Length.")
         return body
-
-    @staticmethod
-    def _parse(body: bytes) -> dict[str, Any]:
-        if not body.strip():
-            return {}
-        try:
-            params = json.loads(body)
-        except (ValueError, RecursionError) as error:
-            raise SerializationException(f"The request body is not valid JSON: {error}") from error
-        if not isinstance(params, dict):
-            raise SerializationException("The request body must be a JSON object.")
-        return params
 
 
 def make_server(

@@ -34,6 +34,9 @@ class TimeSpans:
         """
         start, end = oldest, newest + 1
         bounds = self._bounds
+        if len(bounds) >= 2 and bounds[-1] <= start:  # the live case: past the newest span, extend it
+            bounds[-1] = end
+            return
         first = bisect_right(bounds, start)
         if first % 2 == 1:  # starts inside a span: extend that span
             first -= 1

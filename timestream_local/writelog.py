@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from timestream_local.models import ParsedRecord
+from timestream_local.columns import Columns
 
 log = logging.getLogger("timestream_local.writelog")
 SEGMENT_BYTES = 32 * 1024 * 1024
@@ -96,22 +96,28 @@ class WriteLog:
 
 
 class PendingWrites:
-    """Acknowledged rows not yet in DuckDB, per table id."""
+    """Acknowledged rows not yet in DuckDB, per table id, in column form (what the flusher inserts)."""
 
     def __init__(self) -> None:
-        self._batches: dict[int, list[ParsedRecord]] = {}
+        self._batches: dict[int, Columns] = {}
         self._last_seq: int | None = None
         self.size = 0
 
-    def add(self, table_id: int, records: list[ParsedRecord], seq: int) -> None:
-        self._batches.setdefault(table_id, []).extend(records)
-        self.size += len(records)
+    def add(self, table_id: int, rows: Columns, seq: int) -> None:
+        """Queue rows logged as entry `seq`; the first batch of a table is kept (not copied) and
+        extended in place, so callers hand over rows they no longer touch."""
+        batch = self._batches.get(table_id)
+        if batch is None:
+            self._batches[table_id] = rows
+        else:
+            batch.extend(rows)
+        self.size += rows.count
         self._last_seq = seq
 
     def advance(self, seq: int) -> None:
         self._last_seq = seq
 
-    def take(self) -> tuple[dict[int, list[ParsedRecord]], int | None]:
+    def take(self) -> tuple[dict[int, Columns], int | None]:
         batches, last_seq = self._batches, self._last_seq
         self._batches, self._last_seq, self.size = {}, None, 0
         return batches, last_seq

@@ -10,7 +10,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from timestream_local import models
+from timestream_local import models, storage
 from timestream_local.exceptions import AccessDeniedException
 from timestream_local.sigv4 import SigV4Verifier
 from timestream_local.writelog import WriteLog
@@ -226,3 +226,19 @@ def test_write_log_replays_unapplied_entries_and_ignores_a_torn_tail(tmp_path):
         (second, 2, [0, 2], {"Records": [2]}),
     ]
     assert [e[0] for e in WriteLog(tmp_path / "wal").read_after(first)] == [second]
+
+
+@pytest.mark.parametrize(
+    ("values", "same"),
+    [
+        (["pm2.5", "pm2.5"], True),
+        ([1, 1, 1], True),
+        (["a", "b"], False),
+        ([0.0, -0.0], False),  # equal, but stored differently
+        ([1.5, 1.5], False),  # floats always go row by row
+        ([1, True], False),  # equal, but not the same type
+        ([None, None], False),
+    ],
+)
+def test_flusher_sends_a_column_as_one_value_only_when_every_row_has_it(values, same):
+    assert storage._same_value(values) is same
