@@ -14,8 +14,8 @@ every rule, rejection and error message stays the full path's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, Literal
 
 import msgspec
 from msgspec.structs import astuple
@@ -42,6 +42,11 @@ SeriesKey = tuple[DimsKey, str]
 class Dimension(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     Name: str
     Value: str
+    # VARCHAR is the only dimension type (the forwarder states it); any other fails decoding
+    DimensionValueType: Literal["VARCHAR"] | None = None
+
+
+_NAME_VALUE = attrgetter("Name", "Value")
 
 
 class Attributes(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -116,8 +121,8 @@ def _dimensions(
     """Each record's dimension key (its own dimensions over the common ones) and the names used;
     None when a name is not yet known to be valid or a value is long or not ASCII (those need the
     full path's byte-length and UTF-8 rules)."""
-    common_pairs = tuple(map(astuple, common or ()))
-    own = [tuple(map(astuple, dims)) if dims else () for dims in column]
+    common_pairs = tuple(map(_NAME_VALUE, common or ()))
+    own = [tuple(map(_NAME_VALUE, dims)) if dims else () for dims in column]
     every = [pair for pairs in own for pair in pairs]
     every.extend(common_pairs)
     names: set[str] = set()

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from forwarder.records import parse_record
 from timestream_local import fastpath, models
 from timestream_local.columns import Columns
 from timestream_local.exceptions import TimestreamError
@@ -396,3 +397,34 @@ def test_column_time_parser_follows_the_single_value_rule(raws, unit):
     except models.RecordError:
         expected = None
     assert models.parse_times(raws, unit) == expected
+
+
+def test_the_forwarders_requests_take_the_fast_path(tmp_path):
+    """The pipeline's own writer is the fast path's main customer: its request shape (which states
+    DimensionValueType) must not fall back to the full path once the table knows the columns."""
+    store = Store(tmp_path / "store", clock_ns=clock, flush_interval=3600)
+    try:
+        store.create_database(DATABASE)
+        store.create_table(DATABASE, "plain", retention=Retention(2, 30))
+        readings = [
+            parse_record(
+                json.dumps(
+                    {"city": "Beijing", "location": f"station {n}", "MeasureName": "pm2.5",
+                     "MeasureValue": str(30 + n), "MeasureValueType": "BIGINT",
+                     "Time": str(NOW_NS // 1_000_000 - 60_000 + n)}
+                ).encode()
+            )
+            for n in range(50)
+        ]  # fmt: skip
+        bodies = [
+            json.dumps(
+                {"DatabaseName": DATABASE, "TableName": "plain", "Records": [r.to_record() for r in part]}
+            ).encode()
+            for part in (readings[:25], readings[25:])
+        ]
+        outcome, rejections = store.write_records(models.WriteRequest(DATABASE, "plain", raw=bodies[0],
+                                                                      records=json.loads(bodies[0])["Records"]))  # fmt: skip
+        assert not rejections and outcome.memory == 25  # the first write adds the columns: full path
+        assert store.write_streaming(bodies[1]) == 25
+    finally:
+        store.close()
