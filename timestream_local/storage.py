@@ -250,8 +250,8 @@ class Store:
     def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], int]:
         """What each table a query reads should be read from, and the tier generation of that choice.
 
-        A table whose rows the query bounds to ``time >= now - since_ns`` is read from the memory tier
-        alone when every magnetic file ends before that bound (files know their newest time), so
+        A table whose rows the query bounds to ``time >= now - since_ns`` (or a fixed ``after_ns``) is
+        read from the memory tier alone when every magnetic file ends before that bound (files know their newest time), so
         queries over recent data do not open the history's Parquet files. Taken under the store lock,
         which tier moves hold from start to commit; the engine re-runs the query over both tiers if
         the generation changed before it finished.
@@ -260,12 +260,13 @@ class Store:
         with self._lock:
             for ref in tables:
                 table = self._tables.get((ref.database, ref.table))
-                if table is None or ref.since_ns is None:
+                bounds = [b for b in (None if ref.since_ns is None else now_ns - ref.since_ns, ref.after_ns)
+                          if b is not None]  # fmt: skip
+                if table is None or not bounds:
                     relations.append(ref.relation)
                     continue
                 files = self._files.get(table.id)
-                since = now_ns - ref.since_ns
-                recent = not files or max(f.max_time for f in files) < since
+                recent = not files or max(f.max_time for f in files) < max(bounds)
                 relations.append(table.recent_view if recent else table.view)
             return relations, self._tier_generation
 

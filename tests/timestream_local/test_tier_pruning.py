@@ -69,6 +69,19 @@ def _run(store: Store, sql: str, tiers_view=None):
         # the window reaches the newest magnetic row (120 min old): both tiers
         ("time >= ago(121m)", ["m1", "m10", "m120"], False),
         ("time > ago(1d)", ["m1", "m10", "m120", "m180"], False),
+        # fixed instants, as Grafana's $__timeFilter sends them
+        (
+            f"time BETWEEN from_milliseconds({(NOW_NS - 30 * MINUTE_NS) // 10**6}) AND from_milliseconds({NOW_NS // 10**6})",
+            ["m1", "m10"],
+            True,
+        ),
+        (f"time >= from_nanoseconds({NOW_NS - 30 * MINUTE_NS})", ["m1", "m10"], True),
+        (f"time >= from_milliseconds({(NOW_NS - 121 * MINUTE_NS) // 10**6})", ["m1", "m10", "m120"], False),
+        (
+            f"time > ago(1d) AND time >= from_milliseconds({(NOW_NS - 30 * MINUTE_NS) // 10**6})",
+            ["m1", "m10"],
+            True,
+        ),
         # the most recent of several bounds counts
         ("time > ago(1d) AND time > ago(30m)", ["m1", "m10"], True),
         # not a bound on every row: both tiers

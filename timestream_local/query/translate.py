@@ -48,8 +48,10 @@ class TableRef:
     table: str
     line: int | None = None
     col: int | None = None
-    # the query reads only rows with time >= now - since_ns (None: no such bound was found)
+    # the query reads only rows with time >= now - since_ns, and with time >= after_ns (UTC ns);
+    # None where no such bound was found
     since_ns: int | None = None
+    after_ns: int | None = None
 
     @property
     def relation(self) -> str:
@@ -71,6 +73,7 @@ class Translation:
 
 
 _KIND = "tsl_kind"  # node.meta key: what Kinds found the node to be
+_FIXED_TIME = "tsl_fixed_time_ns"  # node.meta key: the constant instant (UTC ns) a node stands for
 _KIND_USERS = {
     "interpolate_linear",
     "interpolate_locf",
@@ -173,7 +176,10 @@ class _Rewriter:
             return self._interpolate(node, name, args)
         if name in ("from_milliseconds", "from_nanoseconds"):
             factor = 1_000_000 if name == "from_milliseconds" else 1
-            return Raw(template=f"make_timestamp_ns(CAST({{0}} AS BIGINT) * {factor})", expressions=[args[0]])
+            raw = Raw(template=f"make_timestamp_ns(CAST({{0}} AS BIGINT) * {factor})", expressions=[args[0]])
+            if isinstance(args[0], exp.Literal) and args[0].is_int:  # Grafana's $__timeFilter sends these
+                raw.meta[_FIXED_TIME] = int(args[0].name) * factor
+            return raw
         if name in ("to_milliseconds", "to_nanoseconds"):
             return self._to_epoch(node, name, args[0])
         raise fail(node, f"function {name}() is not supported")
@@ -288,7 +294,8 @@ class _Rewriter:
                 )  # "iot"."pm25"."time" -> "pm25"."time": the table keeps its name as alias
                 column.set("catalog", None)
         for number, node in enumerate(self.table_nodes):
-            self.tables[number] = replace(self.tables[number], since_ns=_time_floor(node))
+            since_ns, after_ns = _time_floor(node)
+            self.tables[number] = replace(self.tables[number], since_ns=since_ns, after_ns=after_ns)
             alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name, quoted=True))
             node.replace(
                 exp.Table(this=exp.to_identifier(f"{TABLE_MARK}{number}__", quoted=True), alias=alias)
@@ -314,20 +321,22 @@ def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     return [node]
 
 
-def _time_floor(table: exp.Table) -> int | None:
-    """How far before now the rows a table's own WHERE clause keeps can start, when it says so.
+def _time_floor(table: exp.Table) -> tuple[int | None, int | None]:
+    """Where the rows a table's own WHERE clause keeps can start, when it says so: (how far before
+    now, a fixed instant in UTC ns), each None when the clause has no such bound.
 
     Only a top-level conjunct of the SELECT that reads the table directly counts: ``time >= X``,
-    ``time > X``, ``X <= time``, ``X < time`` or ``time BETWEEN X AND ...`` with X = now() or
-    ago(...). With joins the column must be qualified with this table's name or alias. Every such
-    conjunct holds for each row the query keeps, so the most recent bound is used.
+    ``time > X``, ``X <= time``, ``X < time`` or ``time BETWEEN X AND ...`` with X = now(), ago(...)
+    or from_milliseconds/from_nanoseconds(<integer>) (what Grafana's ``$__timeFilter`` becomes).
+    With joins the column must be qualified with this table's name or alias. Every such conjunct
+    holds for each row the query keeps, so the most recent bound of each kind is used.
     """
     if not isinstance(table.parent, exp.From) or not isinstance(table.parent.parent, exp.Select):
-        return None
+        return None, None
     select = table.parent.parent
     where = select.args.get("where")
     if where is None:
-        return None
+        return None, None
     names = {table.alias_or_name}
     joined = bool(select.args.get("joins"))
 
@@ -336,18 +345,23 @@ def _time_floor(table: exp.Table) -> int | None:
             return False
         return node.table in names if (joined or node.table) else True
 
-    floors = []
+    relative, fixed = [], []
     for conjunct in _conjuncts(where.this):
         bound = None
         if isinstance(conjunct, exp.GTE | exp.GT) and is_time(conjunct.this):
-            bound = _is_now_literal(conjunct.expression)
+            bound = conjunct.expression
         elif isinstance(conjunct, exp.LTE | exp.LT) and is_time(conjunct.expression):
-            bound = _is_now_literal(conjunct.this)
+            bound = conjunct.this
         elif isinstance(conjunct, exp.Between) and is_time(conjunct.this):
-            bound = _is_now_literal(conjunct.args["low"])
-        if bound is not None:
-            floors.append(bound)
-    return min(floors) if floors else None
+            bound = conjunct.args["low"]
+        if bound is None:
+            continue
+        offset = _is_now_literal(bound)
+        if offset is not None:
+            relative.append(offset)
+        elif _FIXED_TIME in bound.meta:
+            fixed.append(bound.meta[_FIXED_TIME])
+    return min(relative, default=None), max(fixed, default=None)
 
 
 def _name_columns(tree: exp.Expr) -> None:
