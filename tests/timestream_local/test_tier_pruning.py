@@ -23,6 +23,18 @@ NOW_NS = 1_795_000_000 * SECOND_NS  # a fixed "now" for writes, tier moves and q
 AGES_MIN = {"m180": 180, "m120": 120, "m10": 10, "m1": 1}  # location -> age of its one reading
 
 
+def _reading(location: str, age_min: int) -> dict:
+    """One PM2.5 record `age_min` minutes before NOW_NS (its value is its age)."""
+    return {
+        "Dimensions": [{"Name": "location", "Value": location}],
+        "MeasureName": "pm2.5",
+        "MeasureValue": str(age_min),
+        "MeasureValueType": "BIGINT",
+        "Time": str(NOW_NS - age_min * MINUTE_NS),
+        "TimeUnit": "NANOSECONDS",
+    }
+
+
 @pytest.fixture
 def store(tmp_path: Path):
     store = Store(tmp_path / "data", clock_ns=lambda: NOW_NS)
@@ -33,17 +45,7 @@ def store(tmp_path: Path):
         retention=Retention(memory_hours=1, magnetic_days=2),
         magnetic_writes={"EnableMagneticStoreWrites": True},
     )
-    records = [
-        {
-            "Dimensions": [{"Name": "location", "Value": location}],
-            "MeasureName": "pm2.5",
-            "MeasureValue": str(age),
-            "MeasureValueType": "BIGINT",
-            "Time": str(NOW_NS - age * MINUTE_NS),
-            "TimeUnit": "NANOSECONDS",
-        }
-        for location, age in AGES_MIN.items()
-    ]
+    records = [_reading(location, age) for location, age in AGES_MIN.items()]
     outcome, rejections = store.write_records(WriteRequest("iot", "pm25", records=records))
     assert not rejections and outcome.magnetic == 2
     tiers.run_once(store, NOW_NS)
@@ -139,15 +141,7 @@ def test_a_query_runs_again_over_both_tiers_when_rows_moved_while_it_ran(store):
 
 def test_moving_rows_to_the_magnetic_tier_changes_the_generation(store):
     before = store.tier_generation()
-    late = {
-        "Dimensions": [{"Name": "location", "Value": "late"}],
-        "MeasureName": "pm2.5",
-        "MeasureValue": "1",
-        "MeasureValueType": "BIGINT",
-        "Time": str(NOW_NS - 90 * MINUTE_NS),
-        "TimeUnit": "NANOSECONDS",
-    }
-    store.write_records(WriteRequest("iot", "pm25", records=[late]))
+    store.write_records(WriteRequest("iot", "pm25", records=[_reading("late", 90)]))
     tiers.run_once(store, NOW_NS)
     assert store.tier_generation() != before
     # the new file's newest row (90 min old) now makes a 100-minute window read both tiers

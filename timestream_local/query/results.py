@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from timestream_local.catalog import quote
 from timestream_local.query.translate import format_timestamp_ns
 
 _INTEGER = {"tinyint", "smallint", "integer", "utinyint", "usmallint"}
@@ -87,10 +88,6 @@ def column_info(name: str, shape: Shape) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ SQL-side fixups
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
     """DuckDB expression turning ``expr`` into values Python can format without losing precision."""
     if not shape.needs_sql:
@@ -103,7 +100,7 @@ def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
         return f"list_transform({expr}, lambda {var}: {_fix_sql(var, shape.children[0][1], depth + 1)})"
     if shape.kind == "row":
         fields = ", ".join(
-            f"{_quote(name)} := {_fix_sql(f'({expr}).{_quote(name)}', child, depth + 1)}"
+            f"{quote(name)} := {_fix_sql(f'({expr}).{quote(name)}', child, depth + 1)}"
             for name, child in shape.children
         )
         return f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE struct_pack({fields}) END"

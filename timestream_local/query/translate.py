@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 from sqlglot.generators.duckdb import DuckDBGenerator
 
+from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
@@ -56,11 +57,7 @@ class TableRef:
     @property
     def relation(self) -> str:
         """The table as the user named it (the view over both tiers)."""
-        return f"{quote_identifier(self.database)}.{quote_identifier(self.table)}"
-
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+        return f"{quote(self.database)}.{quote(self.table)}"
 
 
 @dataclass
