@@ -84,6 +84,16 @@ def _run(store: Store, sql: str, tiers_view=None):
             ["m1", "m10"],
             True,
         ),
+        # now() minus a fixed duration is ago(): the same bound
+        ("time >= now() - 30m", ["m1", "m10"], True),
+        ("time > now() - INTERVAL '100' MINUTE", ["m1", "m10"], True),
+        ("time >= now() - 121m", ["m1", "m10", "m120"], False),
+        ("time >= ago(20m) - 101m", ["m1", "m10", "m120"], False),
+        # timestamp literals: 2026-11-18 11:06:40 UTC is NOW_NS
+        ("time >= TIMESTAMP '2026-11-18 10:36:40'", ["m1", "m10"], True),
+        ("time >= TIMESTAMP '2026-11-18 09:06:40.000000001'", ["m1", "m10"], True),
+        ("time >= TIMESTAMP '2026-11-18 09:06:40'", ["m1", "m10", "m120"], False),
+        ("time >= CAST('2026-11-18' AS TIMESTAMP)", ["m1", "m10", "m120", "m180"], False),
         # the most recent of several bounds counts
         ("time > ago(1d) AND time > ago(30m)", ["m1", "m10"], True),
         # not a bound on every row: both tiers

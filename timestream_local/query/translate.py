@@ -1,8 +1,8 @@
 """Timestream SQL -> DuckDB SQL.
 
 After ``validate``, a bottom-up rewrite replaces Timestream's constructs with DuckDB text (``Raw``
-nodes) and sqlglot's DuckDB generator writes the rest. ``now()`` and ``ago(...)`` become
-placeholders '__TSL_NOW__<ns>' that ``bind_now`` turns into constant TIMESTAMP_NS literals for each
+nodes) and sqlglot's DuckDB generator writes the rest. ``now()``, ``ago(...)`` and ``now()`` minus
+a fixed duration become placeholders '__TSL_NOW__<ns>' that ``bind_now`` turns into constant TIMESTAMP_NS literals for each
 execution, so a translation can be reused, and ``time >= ago(30s)`` reaches DuckDB as a plain
 column-vs-constant filter that its zone maps prune with.
 
@@ -14,6 +14,7 @@ the store lets the query read the memory tier alone, so a dashboard's cost does 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
@@ -125,21 +126,12 @@ class _Rewriter:
             return self._sequence(node)
         if isinstance(node, exp.Round):
             return self._round(node)
-        if isinstance(node, exp.Div):
-            return Raw(template="divide({0}, {1})", expressions=[node.this, node.expression])
-        if isinstance(node, exp.DateDiff):
-            unit = (node.unit.name if node.unit else "day").lower()
-            return Raw(template=f"date_sub('{unit}', {{0}}, {{1}})", expressions=[node.expression, node.this])
-        if isinstance(node, exp.UnixToTime):
-            return Raw(
-                template="make_timestamp_ns(CAST(round({0} * 1000000000) AS BIGINT))", expressions=[node.this]
-            )
-        if isinstance(node, exp.FromISO8601Timestamp):
-            return Raw(template="CAST(timezone('UTC', CAST({0} AS TIMESTAMPTZ)) AS TIMESTAMP_NS)",
-                       expressions=[node.this])  # fmt: skip
+        if isinstance(node, exp.Div | exp.DateDiff | exp.UnixToTime | exp.FromISO8601Timestamp):
+            return self._trino_meaning(node)
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.TIMESTAMP:
-            node.set("to", exp.DataType.build("TIMESTAMP_NS", dialect="duckdb"))
-            return node
+            return self._timestamp_cast(node)
+        if isinstance(node, exp.Sub):
+            return self._before_now(node)
         if isinstance(node, exp.Unnest):
             return self._unnest(node)
         if isinstance(node, exp.Table) and node.args.get("db"):
@@ -180,6 +172,40 @@ class _Rewriter:
         if name in ("to_milliseconds", "to_nanoseconds"):
             return self._to_epoch(node, name, args[0])
         raise fail(node, f"function {name}() is not supported")
+
+    @staticmethod
+    def _trino_meaning(node: exp.Expr) -> exp.Expr:
+        """Built-ins whose DuckDB namesake differs from Trino's: integer division, date_diff's
+        argument order, fractional unix seconds, and ISO 8601 text with a zone."""
+        if isinstance(node, exp.Div):
+            return Raw(template="divide({0}, {1})", expressions=[node.this, node.expression])
+        if isinstance(node, exp.DateDiff):
+            unit = (node.unit.name if node.unit else "day").lower()
+            return Raw(template=f"date_sub('{unit}', {{0}}, {{1}})", expressions=[node.expression, node.this])
+        if isinstance(node, exp.UnixToTime):
+            return Raw(
+                template="make_timestamp_ns(CAST(round({0} * 1000000000) AS BIGINT))", expressions=[node.this]
+            )
+        return Raw(template="CAST(timezone('UTC', CAST({0} AS TIMESTAMPTZ)) AS TIMESTAMP_NS)",
+                   expressions=[node.this])  # fmt: skip
+
+    @staticmethod
+    def _timestamp_cast(node: exp.Cast) -> exp.Expr:
+        """Timestamps have nanoseconds; a literal one (TIMESTAMP '2026-11-28 02:00:00') is a known instant."""
+        node.set("to", exp.DataType.build("TIMESTAMP_NS", dialect="duckdb"))
+        if isinstance(node.this, exp.Literal) and node.this.is_string:
+            instant = _timestamp_text_ns(node.this.name)
+            if instant is not None:
+                node.meta[_FIXED_TIME] = instant
+        return node
+
+    def _before_now(self, node: exp.Sub) -> exp.Expr:
+        """now() - 1h (or ago(5m) - 1h, or now() - INTERVAL '1' HOUR) is ago(1h): one now-relative literal."""
+        offset = _is_now_literal(node.this)
+        ns = duration_ns(node.expression)
+        if offset is None or ns is None or ns < 0:
+            return node
+        return self.now_literal(offset + ns)
 
     def _interpolate(self, node: exp.Anonymous, name: str, args: list[exp.Expr]) -> exp.Expr:
         template = fn.INTERPOLATE[name]
@@ -309,6 +335,25 @@ def _is_now_literal(node: exp.Expr) -> int | None:
     return None
 
 
+_TIMESTAMP_TEXT = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?)?")
+
+
+def _timestamp_text_ns(text: str) -> int | None:
+    """UTC nanoseconds of a plain 'YYYY-MM-DD[ HH:MM:SS[.fraction]]' literal; None for any other form."""
+    match = _TIMESTAMP_TEXT.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        moment = dt.datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        return None  # DuckDB reports the bad date itself
+    seconds = (moment - dt.datetime(1970, 1, 1)) // dt.timedelta(seconds=1)
+    return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+
+
 def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     """The terms of a condition that are ANDed together at its top level (parentheses looked through)."""
     if isinstance(node, exp.Paren):
@@ -323,8 +368,9 @@ def _time_floor(table: exp.Table) -> tuple[int | None, int | None]:
     now, a fixed instant in UTC ns), each None when the clause has no such bound.
 
     Only a top-level conjunct of the SELECT that reads the table directly counts: ``time >= X``,
-    ``time > X``, ``X <= time``, ``X < time`` or ``time BETWEEN X AND ...`` with X = now(), ago(...)
-    or from_milliseconds/from_nanoseconds(<integer>) (what Grafana's ``$__timeFilter`` becomes).
+    ``time > X``, ``X <= time``, ``X < time`` or ``time BETWEEN X AND ...`` with X = now(), ago(...),
+    now() minus a fixed duration, a TIMESTAMP '...' literal, or from_milliseconds/from_nanoseconds
+    (<integer>) (what Grafana's ``$__timeFilter`` becomes).
     With joins the column must be qualified with this table's name or alias. Every such conjunct
     holds for each row the query keeps, so the most recent bound of each kind is used.
     """
