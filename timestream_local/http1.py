@@ -1,10 +1,11 @@
 """HTTP/1.1 framing for the server: request heads and bodies read off a socket, answers written whole.
 
 What a JSON API needs and no more: keep-alive (HTTP/1.1 by default, HTTP/1.0 when asked), pipelined
-requests, Content-Length bodies, `Expect: 100-continue`. The standard library's http.server spends
-~500 µs per request on its email-package header parser and line-by-line reads and writes; this
-takes a request in one recv and answers it in one send. A connection is only reused after its
-request's body was read in full; anything else (an unread, refused or short body) closes it.
+requests, Content-Length bodies, `Expect: 100-continue`. The standard library's http.server spent
+~120 µs of Python per request on its email-package header parser, buffered line reads and header-
+by-header writes; this takes a request in one recv and answers it in one send (~30 µs). A connection
+is only reused after its request's body was read in full; anything else (an unread, refused or short
+body) closes it.
 """
 
 from __future__ import annotations
