@@ -14,7 +14,8 @@ every rule, rejection and error message stays the full path's own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter, itemgetter
+from itertools import chain
+from operator import attrgetter, itemgetter, lt
 from typing import Any, Literal
 
 import msgspec
@@ -122,10 +123,10 @@ def _dimensions(
     None when a name is not yet known to be valid or a value is long or not ASCII (those need the
     full path's byte-length and UTF-8 rules)."""
     common_pairs = tuple(map(_NAME_VALUE, common or ()))
-    own = [tuple(map(_NAME_VALUE, dims)) if dims else () for dims in column]
-    every = [pair for pairs in own for pair in pairs]
+    every = list(map(_NAME_VALUE, chain.from_iterable(filter(None, column))))  # records' pairs in order
     every.extend(common_pairs)
     names: set[str] = set()
+    name_column: tuple[str, ...] = ()
     if every:
         name_column, values = zip(*every, strict=True)
         names = set(name_column)
@@ -133,11 +134,33 @@ def _dimensions(
             return None
         if not "".join(values).isascii():
             return None
-    if common_pairs:
-        keys = [_key(common_pairs + pairs) for pairs in own]
-    else:  # usually already sorted with distinct names: two comparisons instead of a dict and a sort
-        keys = [pairs if len(pairs) == 2 and pairs[0][0] < pairs[1][0] else _key(pairs) for pairs in own]
+    keys = None if common_pairs else _uniform_keys(column, every, name_column)
+    if keys is None:
+        own = [tuple(map(_NAME_VALUE, dims)) if dims else () for dims in column]
+        if common_pairs:
+            keys = [_key(common_pairs + pairs) for pairs in own]
+        else:  # often already sorted with distinct names: two comparisons instead of a dict and a sort
+            keys = [pairs if len(pairs) == 2 and pairs[0][0] < pairs[1][0] else _key(pairs) for pairs in own]
     return keys, names
+
+
+def _uniform_keys(
+    column: tuple[list[Dimension] | None, ...], pairs: list[tuple[str, str]], names: tuple[str, ...]
+) -> list[DimsKey] | None:
+    """The usual shape: every record has the same number of dimensions, named in ascending order.
+    Then each record's pairs (cut from the flat list of all pairs, in C) are its key; else None."""
+    if None in column:
+        return None
+    sizes = set(map(len, column))
+    if len(sizes) != 1:
+        return None
+    size = sizes.pop()
+    if size == 0:
+        return [()] * len(column)
+    # position i holds every record's i-th name: each must sort strictly before the record's next one
+    if not all(all(map(lt, names[i::size], names[i + 1 :: size])) for i in range(size - 1)):
+        return None
+    return list(zip(*(pairs[i::size] for i in range(size)), strict=True))
 
 
 def _dimension_columns(keys: list[DimsKey], names: set[str]) -> dict[str, list[str | None]]:

@@ -1,7 +1,8 @@
 """The HTTP front: AWS JSON 1.0 over POST /, routed by `X-Amz-Target: Timestream_20181101.<Action>`.
 
 GET /health answers 200 {"status": "ok"}. With an access/secret key pair configured every POST must
-carry a valid SigV4 signature made with it; without, any credentials are accepted.
+carry a valid SigV4 signature made with it; without, any credentials are accepted. The HTTP/1.1
+framing (keep-alive, Expect: 100-continue, Content-Length bodies) is timestream_local.http1's.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import itertools
 import json
 import logging
 import socket
+import socketserver
 import sys
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from timestream_local.exceptions import (
     UnknownOperationException,
     ValidationException,
 )
+from timestream_local.http1 import BadRequest, BodyError, Connection, Request
 from timestream_local.responses import Backend
 from timestream_local.sigv4 import SigV4Verifier
 
@@ -33,7 +35,8 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-class TimestreamHTTPServer(ThreadingHTTPServer):
+class TimestreamHTTPServer(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 128
 
@@ -57,131 +60,107 @@ class TimestreamHTTPServer(ThreadingHTTPServer):
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:32]}"
 
 
-class RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "timestream_local"
-    sys_version = ""
-    disable_nagle_algorithm = True
-    wbufsize = 64 * 1024  # headers and body leave in one write
+class RequestHandler(socketserver.BaseRequestHandler):
+    """One client connection: its requests one after another, with one DuckDB cursor for all of them."""
+
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
+    request: socket.socket
     server: TimestreamHTTPServer
 
     def setup(self) -> None:
-        super().setup()
+        self.request.settimeout(self.timeout)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+        self.connection = Connection(self.request)
         self._cursor: Any = None
 
+    def handle(self) -> None:
+        keep_open = True
+        while keep_open:
+            try:
+                request = self.connection.read_request()
+            except BadRequest as error:  # answered in AWS's error shape; the connection closes
+                body = {"__type": ValidationException.code, "message": error.message}
+                self._send(None, error.status, body, note=f": {error.message}")
+                return
+            if request is None:
+                return
+            started = time.perf_counter()
+            if request.method == "POST":
+                keep_open = self._post(request, started)
+            elif request.method == "GET":
+                keep_open = self._get(request, started)
+            else:
+                request.close = True
+                error = UnknownOperationException(
+                    f"HTTP method {request.method} is not supported; use POST /."
+                )
+                keep_open = self._send_error(request, error, "-", started)
+
     def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            if self._cursor is not None:
-                self._cursor.close()
-                self._cursor = None
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
 
     def _cursor_factory(self) -> Any:
         if self._cursor is None:
             self._cursor = self.server.backend.store.cursor()
         return self._cursor
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Per-request lines are written by _send (with the action and timing)."""
-
     def _send(
         self,
+        request: Request | None,
         status: int,
         body: dict[str, Any],
         action: str = "-",
         started: float | None = None,
         note: str = "",
-    ) -> None:
+    ) -> bool:
+        """Answer with a JSON body; returns whether the connection stays open."""
         payload = json.dumps(body, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-amzn-RequestId", self.server.request_id())
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(payload)
+        headers = f"Content-Type: {CONTENT_TYPE}\r\nx-amzn-RequestId: {self.server.request_id()}\r\n"
+        keep_open = self.connection.send(request, status, payload, headers)
         if log.isEnabledFor(logging.DEBUG):
             elapsed = "" if started is None else f" in {(time.perf_counter() - started) * 1000:.1f} ms"
-            log.debug("%s %s %s -> %d%s%s", self.command, self.path, action, status, elapsed, note)
+            method, target = ("-", "-") if request is None else (request.method, request.target)
+            log.debug("%s %s %s -> %d%s%s", method, target, action, status, elapsed, note)
+        return keep_open
 
-    def _send_error(self, error: TimestreamError, action: str, started: float) -> None:
+    def _send_error(self, request: Request, error: TimestreamError, action: str, started: float) -> bool:
         body = error.body()
         body.setdefault("Message", error.message)
-        self._send(error.status, body, action, started, f": {error.code}: {error.message[:300]}")
+        return self._send(
+            request, error.status, body, action, started, f": {error.code}: {error.message[:300]}"
+        )
 
-    def do_GET(self) -> None:
-        started = time.perf_counter()
-        if urlsplit(self.path).path == "/health":
-            self._send(200, {"status": "ok"}, "health", started)
-        else:
-            self._send(
-                404, {"__type": "NotFound", "message": "Only GET /health and POST / exist."}, "-", started
-            )
+    def _get(self, request: Request, started: float) -> bool:
+        if urlsplit(request.target).path == "/health":
+            return self._send(request, 200, {"status": "ok"}, "health", started)
+        body = {"__type": "NotFound", "message": "Only GET /health and POST / exist."}
+        return self._send(request, 404, body, "-", started)
 
-    def _reject_method(self) -> None:
-        started = time.perf_counter()
-        self.close_connection = True
-        error = UnknownOperationException(f"HTTP method {self.command} is not supported; use POST /.")
-        self._send_error(error, "-", started)
-
-    do_PUT = do_DELETE = do_PATCH = _reject_method
-
-    def do_POST(self) -> None:
-        started = time.perf_counter()
-        target = self.headers.get("X-Amz-Target", "")
+    def _post(self, request: Request, started: float) -> bool:
+        target = request.headers.get("x-amz-target", "")
         action = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else (target or "-")
+        try:  # outside the catch-all below: a client gone mid-body is handle_error's debug line
+            body = self.connection.read_body(request, MAX_BODY_BYTES)
+        except BodyError as error:
+            return self._send_error(request, ValidationException(str(error)), action, started)
         try:
-            body = self._read_body()
             if self.server.verifier is not None:
-                split = urlsplit(self.path)
-                self.server.verifier.verify("POST", split.path, split.query, dict(self.headers.items()), body)
+                split = urlsplit(request.target)
+                self.server.verifier.verify("POST", split.path, split.query, request.headers, body)
             if not target.startswith(TARGET_PREFIX):
                 raise UnknownOperationException(
                     f"Missing or unknown X-Amz-Target header '{target}'; expected {TARGET_PREFIX}<Action>."
                 )
             result = self.server.backend.dispatch_body(action, body, self._cursor_factory)
         except TimestreamError as error:
-            self._send_error(error, action, started)
-            return
+            return self._send_error(request, error, action, started)
         except Exception:
             log.exception("internal error while handling %s", action)
-            self._send_error(
-                InternalServerException("Internal server error; see the server log."), action, started
-            )
-            return
-        self._send(200, result, action, started)
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self.close_connection = True
-            raise ValidationException("Chunked request bodies are not supported; send a Content-Length.")
-        raw_length = self.headers.get("Content-Length")
-        if raw_length is None:
-            return b""
-        try:
-            length = int(raw_length)
-        except ValueError as error:
-            self.close_connection = True
-            raise ValidationException("The Content-Length header is not a number.") from error
-        if length < 0:
-            self.close_connection = True
-            raise ValidationException("The Content-Length header is negative.")
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True  # the unread body makes the connection unusable
-            raise ValidationException(
-                f"The request body is {length} bytes; the limit is {MAX_BODY_BYTES} bytes."
-            )
-        body = self.rfile.read(length)
-        if len(body) != length:
-            self.close_connection = True
-            raise ValidationException("The request body is shorter than its Content-Length.")
-        return body
+            error = InternalServerException("Internal server error; see the server log.")
+            return self._send_error(request, error, action, started)
+        return self._send(request, 200, result, action, started)
 
 
 def make_server(

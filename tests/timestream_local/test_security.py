@@ -95,6 +95,53 @@ def test_unsigned_and_tampered_requests_are_denied(secured):
     assert (status, body["__type"]) == (400, "AccessDeniedException")
 
 
+def _raw_signed_post(service, header_lines: list[tuple[str, str]], body: bytes) -> tuple[bytes, dict]:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as sock:
+        head = "".join(f"{name}: {value}\r\n" for name, value in header_lines)
+        sock.sendall(
+            f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head_bytes, _, payload = reply.partition(b"\r\n\r\n")
+    return head_bytes.split(b"\r\n")[0], json.loads(payload)
+
+
+def test_signatures_verify_with_header_names_in_any_case_and_repeated_headers(secured):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = b'{"DatabaseName": "securedb"}'
+    request = AWSRequest(
+        method="POST",
+        url=f"{secured.url}/",
+        data=body,
+        headers={"X-Amz-Target": TARGET + "DescribeDatabase", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    request.headers["X-Amz-Meta-Tag"] = "one"  # a repeated header: SigV4 signs its values joined by ","
+    request.headers["X-Amz-Meta-Tag"] = "two"
+    SigV4Auth(Credentials("AKIDLOCAL", "s3cr3t"), "timestream", "us-east-1").add_auth(request)
+    signed = [("Host", f"127.0.0.1:{secured.port}"), *request.headers.items()]
+
+    def odd_case(name: str) -> str:
+        return "".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(name))
+
+    for lines in (signed, [(odd_case(name), value) for name, value in signed]):
+        status_line, answer = _raw_signed_post(secured, lines, body)
+        assert status_line == b"HTTP/1.1 200 OK", answer
+        assert answer["Database"]["DatabaseName"] == "securedb"
+    # a repeated value changed (or dropped) breaks the signature
+    for lines in (
+        [(n, "three" if v == "two" else v) for n, v in signed],
+        [(n, v) for n, v in signed if v != "two"],
+    ):
+        status_line, answer = _raw_signed_post(secured, lines, body)
+        assert (status_line, answer["__type"]) == (b"HTTP/1.1 400 Bad Request", "AccessDeniedException")
+
+
 def test_without_keys_any_credentials_are_accepted_and_the_log_says_so(timestream_local):
     client = _client(timestream_local, key="anything", secret="whatever")
     assert "Databases" in client.list_databases()
