@@ -87,24 +87,19 @@ def _parse_head(head: str) -> Request:
     return Request(method, target, "HTTP/1.0" if minor == "0" else "HTTP/1.1", headers)
 
 
-def _date() -> str:
-    """The Date header's text, formatted once per second."""
-    global _date_cache  # noqa: PLW0603 - a benign race: two threads may both format the same second
-    second = int(time.time())
-    if _date_cache[0] != second:
-        _date_cache = (second, formatdate(second, usegmt=True))
-    return _date_cache[1]
-
-
-_date_cache = (0, "")
-
-
 class Connection:
     """One client socket: reads requests one after another (pipelined ones too) and writes answers."""
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buffer = b""  # bytes received and not yet consumed
+        self._date = (0, "")  # the Date header's text for one second: formatted once per second
+
+    def _date_text(self) -> str:
+        second = int(time.time())
+        if self._date[0] != second:
+            self._date = (second, formatdate(second, usegmt=True))
+        return self._date[1]
 
     def read_request(self) -> Request | None:
         """The next request's head; None when the client closed the connection between requests.
@@ -191,7 +186,7 @@ class Connection:
         else:
             connection = ""
         head = (
-            f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nServer: {SERVER}\r\nDate: {_date()}\r\n"
+            f"HTTP/1.1 {status} {_REASONS.get(status, '')}\r\nServer: {SERVER}\r\nDate: {self._date_text()}\r\n"
             f"{headers}Content-Length: {len(payload)}\r\n{connection}\r\n"
         )
         if request is not None and request.method == "HEAD":
