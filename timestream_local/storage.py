@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import msgspec
 
 from timestream_local import fastpath, models
 from timestream_local.catalog import (
@@ -885,7 +886,7 @@ class Store:
                 document.append(values)
                 select = f"unnest(CAST(j[{number}] AS {element}[]))"
             selects.append(f"make_timestamp_ns({select})" if kind == "TIMESTAMP_NS" else select)
-        payload = json.dumps(document, separators=(",", ":"))
+        payload = msgspec.json.encode(document).decode()  # ~10x json.dumps (values are finite, valid UTF-8)
         self._sql(
             f"INSERT INTO {table.mem_table} ({', '.join(quote(n) for n in names)}) "
             f"SELECT {', '.join(selects)} FROM (SELECT json_transform(?, '[\"JSON\"]') AS j)",

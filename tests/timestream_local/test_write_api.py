@@ -57,6 +57,29 @@ def test_single_measure_types_round_trip(timestream_write, timestream_query, tab
     assert all(r["time"] == _text(t * 1_000_000) for r in rows)
 
 
+def test_text_and_numbers_are_stored_exactly(timestream_write, timestream_query, table):
+    """Strings that JSON escapes or encodes as several bytes, and doubles that need 17 digits, come
+    back unchanged (the memory tier receives rows as one JSON document)."""
+    database, name = table
+    t = now_ms()
+    texts = ['quote " backslash \\ slash /', "tab\tnew\nline\u0001", "Zürich 深圳 😀", "\u2028\u2029"]
+    doubles = ["0.1", "123456.78901234567", "1e-300", "-2.5E+300", "5e-324"]
+    records = [
+        record(text, f"{i}", t + i, measure="label", kind="VARCHAR", MeasureValue=text)
+        for i, text in enumerate(texts)
+    ] + [record(f"d{i}", value, t + i, measure="ratio", kind="DOUBLE") for i, value in enumerate(doubles)]
+    timestream_write.write_records(DatabaseName=database, TableName=name, Records=records)
+    rows = query_rows(
+        timestream_query,
+        f"SELECT location, measure_value::varchar AS v, measure_value::double AS d "
+        f'FROM "{database}"."{name}"',
+    )
+    labels = {r["location"]: r["v"] for r in rows if r["v"] is not None}
+    assert labels == {text: text for text in texts}
+    numbers = {r["location"]: float(r["d"]) for r in rows if r["d"] is not None}
+    assert numbers == {f"d{i}": float(value) for i, value in enumerate(doubles)}
+
+
 def test_common_attributes_and_time_units(timestream_write, timestream_query, table):
     database, name = table
     base_s = now_ms() // 1000 - 60
