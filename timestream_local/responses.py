@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from timestream_local import models
 from timestream_local.exceptions import (
     InternalServerException,
@@ -29,6 +31,7 @@ from timestream_local.watchdog import Watchdog
 log = logging.getLogger("timestream_local.responses")
 
 Params = dict[str, Any]
+_encode = msgspec.json.encode  # the JSON the server sends, so page sizes are counted in its bytes
 MAX_PAGE_BYTES = 1_000_000
 QUERY_CACHE_SECONDS = 600
 QUERY_CACHE_ENTRIES = 64
@@ -386,14 +389,14 @@ class Backend:
         """
         if max_rows is not None:
             page = rows[offset : offset + max_rows]
-            return page, len(json.dumps(page, separators=(",", ":")))
+            return page, len(_encode(page))
         remaining = rows[offset:]
-        whole = len(json.dumps(remaining, separators=(",", ":")))
+        whole = len(_encode(remaining))
         if whole <= MAX_PAGE_BYTES:
             return remaining, whole
         end, size = offset, 0
         while end < len(rows) and (end == offset or size < MAX_PAGE_BYTES):
-            size += len(json.dumps(rows[end], separators=(",", ":")))
+            size += len(_encode(rows[end]))
             end += 1
         return rows[offset:end], size
 

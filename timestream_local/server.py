@@ -8,7 +8,6 @@ framing (keep-alive, Expect: 100-continue, Content-Length bodies) is timestream_
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import socket
 import socketserver
@@ -17,6 +16,8 @@ import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
+
+import msgspec
 
 from timestream_local.exceptions import (
     InternalServerException,
@@ -116,7 +117,7 @@ class RequestHandler(socketserver.BaseRequestHandler):
         note: str = "",
     ) -> bool:
         """Answer with a JSON body; returns whether the connection stays open."""
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        payload = msgspec.json.encode(body)
         headers = f"Content-Type: {CONTENT_TYPE}\r\nx-amzn-RequestId: {self.server.request_id()}\r\n"
         keep_open = self.connection.send(request, status, payload, headers)
         if log.isEnabledFor(logging.DEBUG):
