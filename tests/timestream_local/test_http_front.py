@@ -98,6 +98,14 @@ def _log_after(service, mark: int) -> str:
     return service.log()[mark:]
 
 
+def _refused(wire: Wire, message: str) -> None:
+    """The next answer is a 400 ValidationException containing `message`, and the connection closes."""
+    status, headers, body = wire.answer()
+    assert (status, body["__type"], headers["connection"]) == (400, "ValidationException", "close")
+    assert message in body["message"]
+    assert wire.closed()
+
+
 def test_pipelined_requests_are_answered_in_order_on_one_connection(server):
     with Wire(server.port) as wire:
         wire.send(_get() + _post() + _get(b"/elsewhere") + _post(b"{not json"))
@@ -170,10 +178,7 @@ def test_expect_100_continue_with_a_body_over_the_limit_gets_the_refusal_instead
             + LIST
             + b"Expect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"
         )
-        status, headers, body = wire.answer()
-        assert (status, body["__type"], headers["connection"]) == (400, "ValidationException", "close")
-        assert "limit is" in body["message"]
-        assert wire.closed()
+        _refused(wire, "limit is")
 
 
 @pytest.mark.parametrize(
@@ -232,10 +237,7 @@ def test_chunked_bodies_are_refused_and_the_connection_closed(server):
             + LIST
             + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
         )
-        status, headers, body = wire.answer()
-        assert (status, body["__type"], headers["connection"]) == (400, "ValidationException", "close")
-        assert "Chunked request bodies are not supported" in body["message"]
-        assert wire.closed()
+        _refused(wire, "Chunked request bodies are not supported")
 
 
 def test_a_body_shorter_than_its_content_length_is_refused_when_the_client_stops_sending(server):
@@ -243,10 +245,7 @@ def test_a_body_shorter_than_its_content_length_is_refused_when_the_client_stops
     with Wire(server.port) as wire:
         wire.send(b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST + b"Content-Length: 100\r\n\r\n{}")
         wire.sock.shutdown(socket.SHUT_WR)  # the client will send nothing more
-        status, headers, body = wire.answer()
-        assert (status, body["__type"], headers["connection"]) == (400, "ValidationException", "close")
-        assert body["message"] == "The request body is shorter than its Content-Length."
-        assert wire.closed()
+        _refused(wire, "The request body is shorter than its Content-Length.")
     log = _log_after(server, mark)
     assert "POST / ListDatabases -> 400 in " in log
     assert "Traceback" not in log
