@@ -42,9 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from catalogue import load_catalogue  # noqa: E402
 from tests.services import LOCAL_CREDENTIALS, start_timestream_local  # noqa: E402
-from timestream_local.models import Retention, WriteRequest  # noqa: E402
+from timestream_local.models import Retention, WriteRequest, format_ns  # noqa: E402
 from timestream_local.query import execute_query  # noqa: E402
-from timestream_local.query.translate import format_timestamp_ns  # noqa: E402
 from timestream_local.storage import Store  # noqa: E402
 from timestream_local.watchdog import Watchdog  # noqa: E402
 
@@ -137,9 +136,9 @@ def _bin(column: str = "time") -> str:
 def handwritten(title_queries: list[tuple[str, str]], now_ns: int, relation: str) -> list[str]:
     """DuckDB SQL written directly for the engine, giving each panel's answer, reading `relation`."""
     catalogue = load_catalogue()
-    ago30 = f"TIMESTAMP_NS '{format_timestamp_ns(now_ns - 30 * NS)}'"
-    ago5m = f"TIMESTAMP_NS '{format_timestamp_ns(now_ns - 300 * NS)}'"
-    ago2h = f"TIMESTAMP_NS '{format_timestamp_ns(now_ns - 7200 * NS)}'"
+    ago30 = f"TIMESTAMP_NS '{format_ns(now_ns - 30 * NS)}'"
+    ago5m = f"TIMESTAMP_NS '{format_ns(now_ns - 300 * NS)}'"
+    ago2h = f"TIMESTAMP_NS '{format_ns(now_ns - 7200 * NS)}'"
     out = []
     for city in catalogue.cities[:4]:
         pivot = ", ".join(

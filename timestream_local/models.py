@@ -7,6 +7,7 @@ or a record is acceptable and gets either a normalised value or an AWS-worded er
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -624,8 +625,20 @@ def ingestion_window_reason(
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _date_text(days: int) -> str:
+    """The date `days` after 1970-01-01, the year in four digits (raises OverflowError outside
+    years 1..9999)."""
+    date = dt.date(1970, 1, 1) + dt.timedelta(days=days)
+    return f"{date.year:04d}-{date.month:02d}-{date.day:02d}"
+
+
 def format_ns(time_ns: int) -> str:
-    """Timestream's timestamp text: `2026-11-28 02:08:09.000000000` (UTC)."""
-    seconds, nanos = divmod(time_ns, 1_000_000_000)
-    moment = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds)
-    return f"{moment:%Y-%m-%d %H:%M:%S}.{nanos:09d}"
+    """Timestream's timestamp text: `2026-11-28 02:08:09.000000000` (UTC).
+
+    Query results hold many timestamps of few days, so each day's text is made once."""
+    days, rest = divmod(time_ns, 86_400_000_000_000)
+    seconds, fraction = divmod(rest, 1_000_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{_date_text(days)} {hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:09d}"

@@ -89,6 +89,11 @@ def _post(body: bytes = b"{}", headers: bytes = LIST, version: bytes = b"HTTP/1.
     )
 
 
+def _post_head(fields: bytes) -> bytes:
+    """A ListDatabases request's head up to `fields`, which end it (and may start a body)."""
+    return b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST + fields
+
+
 def _get(target: bytes = b"/health", headers: bytes = b"", version: bytes = b"HTTP/1.1") -> bytes:
     return b"GET " + target + b" " + version + b"\r\nHost: x\r\n" + headers + b"\r\n"
 
@@ -158,10 +163,7 @@ def test_connection_close_is_honoured(server):
 def test_expect_100_continue_is_answered_before_the_body_is_sent(server):
     body = b'{"MaxResults": 5}'
     with Wire(server.port) as wire:
-        wire.send(
-            b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST + b"Expect: 100-continue\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(body)
-        )
+        wire.send(_post_head(b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)))
         status, headers = wire.head()  # the body has not been sent yet
         assert (status, headers) == (100, {})
         wire.send(body)
@@ -173,11 +175,7 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(server):
 
 def test_expect_100_continue_with_a_body_over_the_limit_gets_the_refusal_instead(server):
     with Wire(server.port) as wire:
-        wire.send(
-            b"POST / HTTP/1.1\r\nHost: x\r\n"
-            + LIST
-            + b"Expect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"
-        )
+        wire.send(_post_head(b"Expect: 100-continue\r\nContent-Length: 99999999\r\n\r\n"))
         _refused(wire, "limit is")
 
 
@@ -232,18 +230,14 @@ def test_oversized_heads_get_431_and_the_server_carries_on(server):
 
 def test_chunked_bodies_are_refused_and_the_connection_closed(server):
     with Wire(server.port) as wire:
-        wire.send(
-            b"POST / HTTP/1.1\r\nHost: x\r\n"
-            + LIST
-            + b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
-        )
+        wire.send(_post_head(b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"))
         _refused(wire, "Chunked request bodies are not supported")
 
 
 def test_a_body_shorter_than_its_content_length_is_refused_when_the_client_stops_sending(server):
     mark = len(server.log())
     with Wire(server.port) as wire:
-        wire.send(b"POST / HTTP/1.1\r\nHost: x\r\n" + LIST + b"Content-Length: 100\r\n\r\n{}")
+        wire.send(_post_head(b"Content-Length: 100\r\n\r\n{}"))
         wire.sock.shutdown(socket.SHUT_WR)  # the client will send nothing more
         _refused(wire, "The request body is shorter than its Content-Length.")
     log = _log_after(server, mark)

@@ -14,9 +14,9 @@ from botocore.validate import ParamValidator
 
 from tests.timestream_local.test_query_semantics import NOW, make_db, run, ts, values
 from timestream_local.exceptions import ResourceNotFoundException, ValidationException
+from timestream_local.models import format_ns
 from timestream_local.query import QueryCancelledError, QueryTimeoutError, execute_query
 from timestream_local.query.results import format_double
-from timestream_local.query.translate import format_timestamp_ns
 from timestream_local.watchdog import Watchdog
 
 
@@ -94,15 +94,13 @@ def test_double_formatting(value, text):
 
 
 def test_timestamp_formatting():
-    assert format_timestamp_ns(0) == "1970-01-01 00:00:00.000000000"
-    assert format_timestamp_ns(-1) == "1969-12-31 23:59:59.999999999"
-    assert format_timestamp_ns(NOW + 5) == "2026-11-28 02:08:09.000000005"
+    assert format_ns(0) == "1970-01-01 00:00:00.000000000"
+    assert format_ns(-1) == "1969-12-31 23:59:59.999999999"
+    assert format_ns(NOW + 5) == "2026-11-28 02:08:09.000000005"
     # the ends of the range: 719,162 days before 1970 is 0001-01-01; the year always has four digits
-    assert format_timestamp_ns(-719_162 * 86_400 * 10**9) == "0001-01-01 00:00:00.000000000"
-    assert (
-        format_timestamp_ns(-719_162 * 86_400 * 10**9 + 86_399_999_999_999) == "0001-01-01 23:59:59.999999999"
-    )
-    assert format_timestamp_ns(253_402_300_799 * 10**9 + 999_999_999) == "9999-12-31 23:59:59.999999999"
+    assert format_ns(-719_162 * 86_400 * 10**9) == "0001-01-01 00:00:00.000000000"
+    assert format_ns(-719_162 * 86_400 * 10**9 + 86_399_999_999_999) == "0001-01-01 23:59:59.999999999"
+    assert format_ns(253_402_300_799 * 10**9 + 999_999_999) == "9999-12-31 23:59:59.999999999"
 
 
 # ------------------------------------------------------------------------------------- limits

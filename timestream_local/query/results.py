@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from timestream_local.catalog import quote
-from timestream_local.query.translate import format_timestamp_ns
+from timestream_local.models import format_ns
 
 _INTEGER = {"tinyint", "smallint", "integer", "utinyint", "usmallint"}
 _BIGINT = {"bigint", "hugeint", "uinteger", "ubigint", "uhugeint"}
@@ -181,7 +181,7 @@ def _scalar_text(shape: Shape) -> Callable[[Any], str]:  # noqa: PLR0911
     if scalar == "BOOLEAN":
         return lambda v: "true" if v else "false"
     if scalar == "TIMESTAMP":
-        return format_timestamp_ns
+        return format_ns
     if scalar == "DATE":
         return lambda v: v.isoformat() if isinstance(v, dt.date) else str(v)
     if scalar == "TIME":
@@ -204,8 +204,7 @@ def datum_converter(shape: Shape) -> Callable[[Any], dict[str, Any]]:
                 return _NULL
             return {
                 "TimeSeriesValue": [
-                    {"Time": format_timestamp_ns(point["time"]), "Value": value_datum(point["value"])}
-                    for point in v
+                    {"Time": format_ns(point["time"]), "Value": value_datum(point["value"])} for point in v
                 ]
             }
 

@@ -3,8 +3,6 @@ messages, duration literals, and the node that carries finished DuckDB text."""
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 from typing import ClassVar
 
 from sqlglot import exp
@@ -27,25 +25,6 @@ class Raw(exp.Expression):
     """Finished DuckDB text with ``{0}``, ``{1}``... holes for the generated SQL of its arguments."""
 
     arg_types: ClassVar[dict[str, bool]] = {"template": True, "expressions": False}
-
-
-@functools.lru_cache(maxsize=4096)
-def _date_text(days: int) -> str:
-    """The date `days` after 1970-01-01, the year in four digits (raises OverflowError outside
-    years 1..9999)."""
-    date = dt.date(1970, 1, 1) + dt.timedelta(days=days)
-    return f"{date.year:04d}-{date.month:02d}-{date.day:02d}"
-
-
-def format_timestamp_ns(nanoseconds: int) -> str:
-    """UTC nanoseconds as Timestream prints a timestamp: ``2026-11-28 02:08:09.000000000``.
-
-    Result rows hold many timestamps of few days, so each day's text is made once."""
-    days, rest = divmod(nanoseconds, 86_400_000_000_000)
-    seconds, fraction = divmod(rest, 1_000_000_000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    return f"{_date_text(days)} {hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:09d}"
 
 
 def node_name(node: exp.Expr) -> str:

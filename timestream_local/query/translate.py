@@ -2,8 +2,8 @@
 
 After ``validate``, a bottom-up rewrite replaces Timestream's constructs with DuckDB text (``Raw``
 nodes) and sqlglot's DuckDB generator writes the rest. ``now()``, ``ago(...)`` and ``now()`` minus
-a fixed duration become placeholders '__TSL_NOW__<ns>' that ``bind_now`` turns into constant TIMESTAMP_NS literals for each
-execution, so a translation can be reused, and ``time >= ago(30s)`` reaches DuckDB as a plain
+a fixed duration become placeholders '__TSL_NOW__<ns>' that ``bind_now`` turns into constant
+TIMESTAMP_NS literals for each execution, so a translation can be reused, and ``time >= ago(30s)`` reaches DuckDB as a plain
 column-vs-constant filter that its zone maps prune with.
 
 Each table a query reads becomes a placeholder "__TSL_TABLE_<n>__" that ``bind_tables`` fills with
@@ -25,6 +25,7 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 
 from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
+from timestream_local.models import format_ns
 from timestream_local.query import functions as fn
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
@@ -32,7 +33,6 @@ from timestream_local.query.syntax import (
     Raw,
     duration_ns,
     fail,
-    format_timestamp_ns,
     is_duration,
     start_of,
 )
@@ -445,7 +445,7 @@ def bind_now(sql: str, now_ns: int) -> str:
 
     def literal(match: re.Match[str]) -> str:
         try:
-            return f"'{format_timestamp_ns(now_ns - int(match.group(1)))}'"
+            return f"'{format_ns(now_ns - int(match.group(1)))}'"
         except (OverflowError, ValueError):
             raise ValidationException(
                 "a duration in ago() reaches outside the supported time range"
