@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)"
     )
-    serve.add_argument("--port", type=int, default=8600, help="TCP port (default: 8600)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8600,
+        help="TCP port (default: 8600); 0 takes any free port, named in the 'listening on' log line",
+    )
     serve.add_argument(
         "--data-dir",
         type=Path,
@@ -102,8 +107,8 @@ class ConfigError(Exception):
 def _check_config(args: argparse.Namespace) -> None:
     if bool(args.access_key) != bool(args.secret_key):
         raise ConfigError("give both --access-key and --secret-key (or neither to accept any credentials).")
-    if not 0 < args.port < 65536:
-        raise ConfigError(f"--port {args.port} is not a TCP port number (1-65535).")
+    if not 0 <= args.port < 65536:
+        raise ConfigError(f"--port {args.port} is not a TCP port number (1-65535, or 0 for any free port).")
     data_dir: Path = args.data_dir
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

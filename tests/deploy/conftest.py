@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import LOCAL_CREDENTIALS, ROOT, free_port
+from tests.services import LOCAL_CREDENTIALS, ROOT, announced_port
 
 BIN = Path(sys.executable).parent
 PLAYBOOK_TIMEOUT = 240
@@ -46,15 +46,18 @@ def moto_server(tmp_path_factory) -> Moto:
     executable = BIN / "moto_server"
     if not executable.exists():
         pytest.fail(f"{executable} is missing; run `make setup`")
-    port = free_port()
     log_path = tmp_path_factory.mktemp("moto") / "moto.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(executable), "-H", "127.0.0.1", "-p", str(port)],
+            [str(executable), "-H", "127.0.0.1", "-p", "0"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **LOCAL_CREDENTIALS},
         )
+    try:
+        port = announced_port(process, log_path, "moto_server")
+    except RuntimeError as error:
+        pytest.fail(str(error))
     moto = Moto(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + 30
     while not _moto_ready(moto.url):

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.services import ROOT, start_timestream_local
+from tests.services import ROOT, announced_port, start_timestream_local
 
 TARGET = "Timestream_20181101."
 
@@ -258,6 +258,35 @@ def test_bad_configuration_stops_with_one_sentence(timestream_local, tmp_path):
     busy = _serve("--port", "1", "--data-dir", str(timestream_local.data_dir))
     assert busy.returncode == 2
     assert "in use by another timestream_local process" in busy.stderr
+
+    for port in ("65536", "-1"):
+        out_of_range = _serve("--port", port, "--data-dir", str(tmp_path / "c"))
+        assert out_of_range.returncode == 2
+        assert out_of_range.stderr.strip() == (
+            f"timestream_local: --port {port} is not a TCP port number (1-65535, or 0 for any free port)."
+        )
+
+
+def test_port_zero_listens_on_a_free_port_and_names_it(tmp_path):
+    """--port 0: the port the log line names is the one that answers, and DescribeEndpoints gives
+    that port, not 0."""
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "timestream_local", "serve", "--port", "0", "--data-dir", str(tmp_path / "d")],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        port = announced_port(process, log_path, "timestream_local")
+        assert port > 0
+        client = boto3.client(
+            "timestream-query", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="any", aws_secret_access_key="any",
+        )  # fmt: skip
+        assert client.describe_endpoints()["Endpoints"][0]["Address"] == f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_help_works():
