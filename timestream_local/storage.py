@@ -578,7 +578,6 @@ class Store:
         known = set(table.dimensions)
         series = self._series_for(table)
         seen: set[tuple] = set()
-        spans: dict[SeriesKey, tuple[int, int]] = {}
         for record in records:
             time_ns = record.time_ns
             if not oldest <= time_ns <= newest or measure_types.get(record.measure_name) != record.kind:
@@ -595,13 +594,9 @@ class Store:
             if key in seen or record.kind == "MULTI":
                 return False
             seen.add(key)
-            span = spans.get(series_key)
-            spans[series_key] = (
-                (time_ns, time_ns) if span is None else (min(span[0], time_ns), max(span[1], time_ns))
-            )
         self._apply_buffered(table, request, records)
-        for series_key, (oldest_new, newest_new) in spans.items():
-            self._stored_span(series, series_key).add(oldest_new, newest_new)
+        for record in records:
+            self._stored_span(series, (record.dims, record.measure_name)).add(record.time_ns, record.time_ns)
         return True
 
     def _check_window(

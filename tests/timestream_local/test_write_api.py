@@ -337,3 +337,30 @@ def test_history_written_after_live_data_keeps_the_version_rules(timestream_writ
         f'SELECT measure_value::bigint AS v FROM "{database}"."{name}" ORDER BY time',
     )
     assert [int(r["v"]) for r in rows] == list(range(20)) + [100 + i for i in range(10)]
+
+
+def test_late_records_of_concurrent_writers_keep_the_version_rules(timestream_write, timestream_query, table):
+    """Two writers of one stream deliver a series slightly out of order: every late record is stored,
+    and rewriting a late one, or one of its newer neighbours, still meets the version rules."""
+    database, name = table
+    t = now_ms() - 60_000
+    seconds = [0, 2, 1, 4, 3, 6, 5, 7]  # batch by batch, as two writers finishing in turn deliver them
+    for s in seconds:
+        result = timestream_write.write_records(
+            DatabaseName=database, TableName=name, Records=[record("a", 10 + s, t + s * 1000)]
+        )
+        assert result["RecordsIngested"]["Total"] == 1
+
+    for s in (1, 2, 5):  # late ones and a newer neighbour, with another value and no higher version
+        with pytest.raises(timestream_write.exceptions.RejectedRecordsException) as caught:
+            timestream_write.write_records(
+                DatabaseName=database, TableName=name, Records=[record("a", 99, t + s * 1000)]
+            )
+        assert _rejected(caught)[0]["ExistingVersion"] == 1
+    timestream_write.write_records(  # identical again: accepted silently
+        DatabaseName=database, TableName=name, Records=[record("a", 13, t + 3000)]
+    )
+    rows = query_rows(
+        timestream_query, f'SELECT measure_value::bigint AS v FROM "{database}"."{name}" ORDER BY time'
+    )
+    assert [int(r["v"]) for r in rows] == [10 + s for s in range(8)]
