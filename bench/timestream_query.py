@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from catalogue import load_catalogue  # noqa: E402
 from tests.services import LOCAL_CREDENTIALS, start_timestream_local  # noqa: E402
+from timestream_local.lru import LruCache  # noqa: E402
 from timestream_local.models import Retention, WriteRequest, format_ns  # noqa: E402
 from timestream_local.query import execute_query  # noqa: E402
 from timestream_local.storage import Store  # noqa: E402
@@ -283,10 +284,17 @@ def measure(
     try:
         cursor = store.cursor()
         written = handwritten(queries, now_ns, store.describe_table("iot", "pm25").mem_table)
-        watchdog = Watchdog()  # as the server runs queries: timeouts by one watchdog thread
+        watchdog = Watchdog()  # as the server runs queries: timeouts by one watchdog thread,
+        layouts: LruCache = LruCache(512)  # and the column layouts of the texts it ran kept
         runners = {
             "engine": lambda i: execute_query(
-                store.cursor(), queries[i][1], 60, now_ns=now_ns, tiers=store, watchdog=watchdog
+                store.cursor(),
+                queries[i][1],
+                60,
+                now_ns=now_ns,
+                tiers=store,
+                watchdog=watchdog,
+                layouts=layouts,
             ),
             "duckdb": lambda i: cursor.execute(written[i]).fetchall(),
         }

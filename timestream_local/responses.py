@@ -25,6 +25,7 @@ from timestream_local.exceptions import (
     UnknownOperationException,
     ValidationException,
 )
+from timestream_local.lru import LruCache
 from timestream_local.storage import Store
 from timestream_local.watchdog import Watchdog
 
@@ -165,6 +166,7 @@ class Backend:
         self.query_timeout = query_timeout
         self.queries = QueryRegistry()
         self.watchdog = Watchdog()  # enforces query_timeout; its thread starts with the first query
+        self.layouts: LruCache[str, Any] = LruCache(512)  # result column types per query text
         self.actions: dict[str, Callable[[Params, Any], dict[str, Any]]] = {
             "DescribeEndpoints": self.describe_endpoints,
             "CreateDatabase": self.create_database,
@@ -333,7 +335,12 @@ class Backend:
         self.queries.start(query_id, cursor)
         try:
             result = execute_query(
-                cursor, query_string, timeout_s=self.query_timeout, tiers=self.store, watchdog=self.watchdog
+                cursor,
+                query_string,
+                timeout_s=self.query_timeout,
+                tiers=self.store,
+                watchdog=self.watchdog,
+                layouts=self.layouts,
             )
         except TimestreamError:
             self.queries.finish(query_id)

@@ -14,6 +14,7 @@ from botocore.validate import ParamValidator
 
 from tests.timestream_local.test_query_semantics import NOW, make_db, run, ts, values
 from timestream_local.exceptions import ResourceNotFoundException, ValidationException
+from timestream_local.lru import LruCache
 from timestream_local.models import format_ns
 from timestream_local.query import QueryCancelledError, QueryTimeoutError, execute_query
 from timestream_local.query.results import format_double
@@ -164,6 +165,24 @@ def test_new_columns_show_up_in_a_repeated_query():
     con.execute("ALTER TABLE iot.pm25 DROP COLUMN location")
     with pytest.raises(ValidationException, match="location"):
         run(con, "SELECT location FROM iot.pm25")
+
+
+def test_a_reused_column_layout_follows_a_changed_column_type():
+    """A server plans a query text's result columns once and reuses them (the layouts cache); when a
+    column's type changes under it, the next run answers with the new type, not the cached one."""
+    con = make_db([{"location": "a", "time": ts(1), "bigint": 5}])
+    layouts = LruCache(8)
+    sql = "SELECT location, max(measure_value::bigint) AS top FROM iot.pm25 GROUP BY location"
+    first = execute_query(con.cursor(), sql, 10, now_ns=NOW, layouts=layouts)
+    assert first.column_info[1] == {"Name": "top", "Type": {"ScalarType": "BIGINT"}}
+    assert execute_query(con.cursor(), sql, 10, now_ns=NOW, layouts=layouts).rows == first.rows
+    con.execute('ALTER TABLE iot.pm25 ALTER COLUMN "measure_value::bigint" TYPE DOUBLE')
+    again = execute_query(con.cursor(), sql, 10, now_ns=NOW, layouts=layouts)
+    assert again.column_info[1] == {"Name": "top", "Type": {"ScalarType": "DOUBLE"}}
+    assert again.rows == [{"Data": [{"ScalarValue": "a"}, {"ScalarValue": "5.0"}]}]
+    con.execute('ALTER TABLE iot.pm25 DROP COLUMN "measure_value::bigint"')
+    with pytest.raises(ValidationException, match="measure_value::bigint"):
+        execute_query(con.cursor(), sql, 10, now_ns=NOW, layouts=layouts)
 
 
 def test_repeated_runs_use_the_new_now():

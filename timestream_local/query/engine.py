@@ -5,8 +5,9 @@ under a watchdog that interrupts it at the deadline -> convert to Timestream's w
 
 Dashboards send the same queries again and again (Grafana refreshes every 5 s), so two bounded
 caches keep the per-query cost down to DuckDB's own work: the translation of a query text (only
-its now()/ago() literals change between runs, and they are filled in per execution), and the
-result column types of a translation, which spares DuckDB a second planning pass. A cached
+its now()/ago() literals change between runs, and they are filled in per execution; a pure
+function, memoised), and the result column types of a translation, which spares DuckDB a second
+planning pass. The second is an LruCache its owner (the server's Backend) passes in; a cached
 column layout is checked against what DuckDB reports on every run and rebuilt when it differs.
 """
 
@@ -16,7 +17,6 @@ import functools
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +25,7 @@ import duckdb
 from sqlglot import exp
 
 from timestream_local.exceptions import ResourceNotFoundException, TimestreamError, ValidationException
+from timestream_local.lru import LruCache
 from timestream_local.models import RESERVED_DATABASE_NAMES
 from timestream_local.query import metadata, results
 from timestream_local.query.lexer import parse
@@ -93,36 +94,6 @@ class _Layout:
     shapes: tuple[results.Shape, ...]
     final_sql: str  # the translation, wrapped when some column needs fixing up before fetching
     signature: tuple[tuple[str, str], ...]  # what DuckDB reports for final_sql's columns
-
-
-class LayoutCache:
-    """Result column layouts by translated SQL text (bounded, least recently used dropped)."""
-
-    def __init__(self, size: int = 512) -> None:
-        self._size = size
-        self._items: OrderedDict[str, _Layout] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> _Layout | None:
-        with self._lock:
-            layout = self._items.get(key)
-            if layout is not None:
-                self._items.move_to_end(key)
-            return layout
-
-    def put(self, key: str, layout: _Layout) -> None:
-        with self._lock:
-            self._items[key] = layout
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def drop(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-
-_LAYOUTS = LayoutCache()
 
 
 def _reject_internal(tables: tuple[TableRef, ...]) -> None:
@@ -199,7 +170,11 @@ def _layout(cursor: Any, template: str, bind: Callable[[str], str]) -> _Layout:
 
 
 def _run(
-    cursor: Any, compiled: CompiledQuery, bind: Callable[[str], str], limit: int, layouts: LayoutCache
+    cursor: Any,
+    compiled: CompiledQuery,
+    bind: Callable[[str], str],
+    limit: int,
+    layouts: LruCache[str, _Layout],
 ) -> tuple[_Layout, list[tuple[Any, ...]]]:
     cached = layouts.get(compiled.sql) if compiled.fixed_columns else None
     if cached is not None:
@@ -225,7 +200,7 @@ def execute_query(
     *,
     now_ns: int | None = None,
     max_result_rows: int = DEFAULT_MAX_RESULT_ROWS,
-    layouts: LayoutCache | None = None,
+    layouts: LruCache[str, _Layout] | None = None,
     tiers: Tiers | None = None,
     watchdog: Watchdog | None = None,
 ) -> QueryResult:
@@ -236,8 +211,10 @@ def execute_query(
     ``ago()``, by default the current time. With ``tiers`` (the store) a table whose rows the query
     bounds to a recent window is read from the memory tier alone when no magnetic file is that
     recent; if rows moved between tiers while the query ran, it runs again over both tiers. A
-    server passes its ``watchdog`` to enforce the timeout; without one a timer thread does.
+    server passes its ``watchdog`` to enforce the timeout; without one a timer thread does. With
+    ``layouts`` the result column types of a query text are planned once and reused.
     """
+    layouts = LruCache(1) if layouts is None else layouts
     started = time.monotonic()
     now_ns = time.time_ns() if now_ns is None else now_ns
     if not isinstance(sql, str):
@@ -272,10 +249,10 @@ def execute_query(
         timer.start()
         stop_watching = timer.cancel
     try:
-        layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts or _LAYOUTS)
+        layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts)
         if tiers is not None and relations != full and tiers.tier_generation() != generation:
             bind = functools.partial(bind, relations=full)  # rows moved meanwhile: read both tiers
-            layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts or _LAYOUTS)
+            layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts)
     except duckdb.CatalogException as error:
         missing = _missing_table(cursor, compiled.tables)
         raise (missing or _map_duckdb_error(error, fired.is_set(), timeout_s)) from None
