@@ -19,7 +19,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 
 MAX_SPANS = 16
-RECENT_TIMES = 64  # exact times kept per series at least (once it has that many rows)
+RECENT_TIMES = 16  # exact times kept per series at least (once it has that many rows): 16-32 ints
 _NO_TIME = -(2**63)  # below every time: a new series knows all its times exactly (none)
 
 
