@@ -36,6 +36,7 @@ _encode = msgspec.json.encode  # the JSON the server sends, so page sizes are co
 MAX_PAGE_BYTES = 1_000_000
 QUERY_CACHE_SECONDS = 600
 QUERY_CACHE_ENTRIES = 64
+LAYOUT_CACHE_ENTRIES = 512  # query texts whose result column types are kept
 
 
 def _string(params: Params, key: str, required: bool = True) -> str | None:
@@ -166,7 +167,7 @@ class Backend:
         self.query_timeout = query_timeout
         self.queries = QueryRegistry()
         self.watchdog = Watchdog()  # enforces query_timeout; its thread starts with the first query
-        self.layouts: LruCache[str, Any] = LruCache(512)  # result column types per query text
+        self.layouts: LruCache[str, Any] = LruCache(LAYOUT_CACHE_ENTRIES)
         self.actions: dict[str, Callable[[Params, Any], dict[str, Any]]] = {
             "DescribeEndpoints": self.describe_endpoints,
             "CreateDatabase": self.create_database,
