@@ -378,6 +378,18 @@ def test_create_time_series_sorts_by_time_and_skips_nulls():
     ]  # fmt: skip
 
 
+def test_create_time_series_orders_repeated_times_by_value():
+    """Two readings at one time (here from two stations pooled into one series): ordered by value,
+    the same on every run whatever order the rows were written in."""
+    con = make_db(_series([(30, 7), (0, 5)]) + _series([(30, 2), (0, 8)], "t"))
+    for _ in range(3):
+        _, rows = run(con, "SELECT CREATE_TIME_SERIES(time, measure_value::bigint) AS pm25 FROM iot.pm25")
+        assert rows == [
+            ([("2026-11-28 00:00:00.000000000", "5"), ("2026-11-28 00:00:00.000000000", "8"),
+              ("2026-11-28 00:00:30.000000000", "2"), ("2026-11-28 00:00:30.000000000", "7")],),
+        ]  # fmt: skip
+
+
 INTERP_DATA = [(0, 10), (60, 40), (90, 40)]  # 00:00:00 -> 10, 00:01:00 -> 40, 00:01:30 -> 40
 SEQ = "SEQUENCE(TIMESTAMP '2026-11-27 23:59:30', TIMESTAMP '2026-11-28 00:02:00', 30s)"
 
