@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right, insort
 
 MAX_SPANS = 16
 RECENT_TIMES = 16  # exact times kept per series at least (once it has that many rows): 16-32 ints
+_RECENT_LIMIT = 2 * RECENT_TIMES
 _NO_TIME = -(2**63)  # below every time: a new series knows all its times exactly (none)
 
 
@@ -37,12 +38,14 @@ class TimeSpans:
 
     def covers(self, time_ns: int) -> bool:
         """True when a stored row may exist at this time."""
+        bounds = self._bounds
+        if not bounds or time_ns >= bounds[-1]:  # the live case: newer than every row
+            return False
         if time_ns >= self._recent_from:
             recent = self._recent
-            if not recent or time_ns > recent[-1]:  # the live case: newer than every row
-                return False
-            return recent[bisect_left(recent, time_ns)] == time_ns
-        return bisect_right(self._bounds, time_ns) % 2 == 1
+            i = bisect_left(recent, time_ns)
+            return i < len(recent) and recent[i] == time_ns
+        return bisect_right(bounds, time_ns) % 2 == 1
 
     def add(self, oldest: int, newest: int) -> None:
         """Record rows written between ``oldest`` and ``newest`` (inclusive).
@@ -52,15 +55,15 @@ class TimeSpans:
         exactly when it is recent; a wider range there makes its times known by span only.
         """
         bounds = self._bounds
-        if len(bounds) >= 2 and bounds[-1] <= oldest:  # the live case: past the newest span, extend it
+        if bounds and bounds[-1] <= oldest:  # the live case: past the newest span, extend it
             bounds[-1] = newest + 1
-            recent = self._recent  # every time in it is older: appending keeps it sorted
             if oldest == newest:
+                recent = self._recent  # every time in it is older: appending keeps it sorted
                 recent.append(newest)
-                if len(recent) > 2 * RECENT_TIMES:
+                if len(recent) > _RECENT_LIMIT:
                     self._forget_older_half()
             else:
-                recent.clear()
+                self._recent.clear()
                 self._recent_from = newest + 1
             return
         self._add_recent(oldest, newest)
@@ -92,7 +95,7 @@ class TimeSpans:
             recent.append(newest)  # newer than every time kept: stays sorted
         elif not self.covers(newest):
             insort(recent, newest)
-        if len(recent) > 2 * RECENT_TIMES:
+        if len(recent) > _RECENT_LIMIT:
             self._forget_older_half()
 
     def _forget_older_half(self) -> None:
