@@ -188,42 +188,44 @@ class Backend:
             "UntagResource": self.no_content,
         }
 
-    def dispatch_body(self, action: str, body: bytes, cursor_factory: Any) -> dict[str, Any]:
+    def dispatch_body(self, action: str, body: bytes, statements_factory: Any) -> dict[str, Any]:
         """Run one action on a raw request body. WriteRecords first tries the store's streaming fast
         path, which either takes the whole request or leaves it untouched for the full path."""
         if action == "WriteRecords":
             count = self.store.write_streaming(body)
             if count is not None:
                 return _ingested(count, 0)
-        return self.dispatch(action, parse_body(body), cursor_factory, body)
+        return self.dispatch(action, parse_body(body), statements_factory, body)
 
     def dispatch(
-        self, action: str, params: Params, cursor_factory: Any, raw: bytes | None = None
+        self, action: str, params: Params, statements_factory: Any, raw: bytes | None = None
     ) -> dict[str, Any]:
-        """Run one action; `raw` is the request body as received (WriteRecords logs it for durability)."""
+        """Run one action; `raw` is the request body as received (WriteRecords logs it for durability).
+        `statements_factory()` gives the client connection's DuckDB cursor with the statements prepared
+        on it (``open_statements``, made on first use); only queries call it."""
         if action == "WriteRecords":
-            return self.write_records(params, cursor_factory, raw)
+            return self.write_records(params, statements_factory, raw)
         handler = self.actions.get(action)
         if handler is None:
             raise UnknownOperationException(f"The action {action} is not supported by timestream_local.")
-        return handler(params, cursor_factory)
+        return handler(params, statements_factory)
 
     # ----------------------------------------------------------------------------- control plane
-    def describe_endpoints(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def describe_endpoints(self, params: Params, _statements: Any) -> dict[str, Any]:
         return {"Endpoints": [{"Address": self.address, "CachePeriodInMinutes": 1440}]}
 
-    def create_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def create_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         name = _string(params, "DatabaseName")
         kms = _string(params, "KmsKeyId", required=False)
         info = self.store.create_database(name, kms)
         return {"Database": info.to_api(0)}
 
-    def describe_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def describe_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         name = _string(params, "DatabaseName")
         info = self.store.describe_database(name)
         return {"Database": info.to_api(self.store.table_count(name))}
 
-    def list_databases(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def list_databases(self, params: Params, _statements: Any) -> dict[str, Any]:
         start, size = _page_args(params, 20)
         items, token = _page(self.store.list_databases(), start, size)
         body: dict[str, Any] = {"Databases": [i.to_api(self.store.table_count(i.name)) for i in items]}
@@ -231,13 +233,13 @@ class Backend:
             body["NextToken"] = token
         return body
 
-    def update_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def update_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         name = _string(params, "DatabaseName")
         kms = _string(params, "KmsKeyId")
         info = self.store.update_database(name, kms)
         return {"Database": info.to_api(self.store.table_count(name))}
 
-    def delete_database(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def delete_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         self.store.delete_database(_string(params, "DatabaseName"))
         return {}
 
@@ -251,18 +253,18 @@ class Backend:
             None if schema is None else models.parse_schema(schema),
         )
 
-    def create_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def create_table(self, params: Params, _statements: Any) -> dict[str, Any]:
         database = _string(params, "DatabaseName")
         name = _string(params, "TableName")
         retention, magnetic, schema = self._table_options(params)
         table = self.store.create_table(database, name, retention, magnetic, schema)
         return {"Table": table.to_api()}
 
-    def describe_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def describe_table(self, params: Params, _statements: Any) -> dict[str, Any]:
         table = self.store.describe_table(_string(params, "DatabaseName"), _string(params, "TableName"))
         return {"Table": table.to_api()}
 
-    def list_tables(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def list_tables(self, params: Params, _statements: Any) -> dict[str, Any]:
         database = _string(params, "DatabaseName", required=False)
         start, size = _page_args(params, 20)
         items, token = _page(self.store.list_tables(database), start, size)
@@ -271,27 +273,27 @@ class Backend:
             body["NextToken"] = token
         return body
 
-    def update_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def update_table(self, params: Params, _statements: Any) -> dict[str, Any]:
         database = _string(params, "DatabaseName")
         name = _string(params, "TableName")
         retention, magnetic, schema = self._table_options(params)
         table = self.store.update_table(database, name, retention, magnetic, schema)
         return {"Table": table.to_api()}
 
-    def delete_table(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def delete_table(self, params: Params, _statements: Any) -> dict[str, Any]:
         self.store.delete_table(_string(params, "DatabaseName"), _string(params, "TableName"))
         return {}
 
-    def list_tags(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def list_tags(self, params: Params, _statements: Any) -> dict[str, Any]:
         _string(params, "ResourceARN")
         return {"Tags": []}
 
-    def no_content(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def no_content(self, params: Params, _statements: Any) -> dict[str, Any]:
         _string(params, "ResourceARN")
         return {}
 
     # ----------------------------------------------------------------------------------- writes
-    def write_records(self, params: Params, _cursor: Any, raw: bytes | None = None) -> dict[str, Any]:
+    def write_records(self, params: Params, _statements: Any, raw: bytes | None = None) -> dict[str, Any]:
         request = models.parse_write_request(params, raw)
         outcome, rejections = self.store.write_records(request)
         if rejections:
@@ -302,7 +304,7 @@ class Backend:
         return _ingested(outcome.memory, outcome.magnetic)
 
     # ----------------------------------------------------------------------------------- queries
-    def query(self, params: Params, cursor_factory: Any) -> dict[str, Any]:
+    def query(self, params: Params, statements_factory: Any) -> dict[str, Any]:
         query_string = _string(params, "QueryString")
         if not 1 <= len(query_string) <= 262144:
             raise ValidationException("QueryString must be between 1 and 262144 characters long.")
@@ -322,17 +324,24 @@ class Backend:
         else:
             query_id = f"AEDQC{uuid.uuid4().hex.upper()}"
             offset = 0
-            stored = self._run_query(query_id, query_string, cursor_factory)
+            stored = self._run_query(query_id, query_string, statements_factory)
         return self._query_page(query_id, stored, offset, max_rows)
 
-    def _run_query(self, query_id: str, query_string: str, cursor_factory: Any) -> StoredResult:
+    def open_statements(self) -> Any:
+        """A new DuckDB cursor on the store, with the statements it will prepare (one per client connection)."""
+        from timestream_local.query.prepared import PreparedStatements  # noqa: PLC0415 - as the engine, lazily
+
+        return PreparedStatements(self.store.cursor())
+
+    def _run_query(self, query_id: str, query_string: str, statements_factory: Any) -> StoredResult:
         try:
             from timestream_local.query import execute_query  # noqa: PLC0415 - the SQL engine, loaded lazily
         except ImportError as error:
             raise InternalServerException(f"The query engine is not available: {error}") from error
 
         self.store.sync()
-        cursor = cursor_factory()
+        statements = statements_factory()
+        cursor = statements.cursor
         self.queries.start(query_id, cursor)
         try:
             result = execute_query(
@@ -342,6 +351,7 @@ class Backend:
                 tiers=self.store,
                 watchdog=self.watchdog,
                 layouts=self.layouts,
+                prepared=statements,
             )
         except TimestreamError:
             self.queries.finish(query_id)
@@ -408,6 +418,6 @@ class Backend:
             end += 1
         return rows[offset:end], size
 
-    def cancel_query(self, params: Params, _cursor: Any) -> dict[str, Any]:
+    def cancel_query(self, params: Params, _statements: Any) -> dict[str, Any]:
         query_id = _string(params, "QueryId")
         return {"CancellationMessage": self.queries.cancel(query_id)}

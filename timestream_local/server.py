@@ -14,7 +14,7 @@ import socketserver
 import sys
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -28,6 +28,9 @@ from timestream_local.exceptions import (
 from timestream_local.http1 import BadRequest, BodyError, Connection, Request
 from timestream_local.responses import Backend
 from timestream_local.sigv4 import SigV4Verifier
+
+if TYPE_CHECKING:
+    from timestream_local.query.prepared import PreparedStatements
 
 log = logging.getLogger("timestream_local.server")
 
@@ -62,7 +65,8 @@ class TimestreamHTTPServer(socketserver.ThreadingTCPServer):
 
 
 class RequestHandler(socketserver.BaseRequestHandler):
-    """One client connection: its requests one after another, with one DuckDB cursor for all of them."""
+    """One client connection: its requests one after another, with one DuckDB cursor for all of them
+    (and the statements prepared on it)."""
 
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
     request: socket.socket
@@ -72,7 +76,7 @@ class RequestHandler(socketserver.BaseRequestHandler):
         self.request.settimeout(self.timeout)
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
         self.connection = Connection(self.request)
-        self._cursor: Any = None
+        self._statements: PreparedStatements | None = None
 
     def handle(self) -> None:
         keep_open = True
@@ -98,14 +102,14 @@ class RequestHandler(socketserver.BaseRequestHandler):
                 keep_open = self._send_error(request, error, "-", started)
 
     def finish(self) -> None:
-        if self._cursor is not None:
-            self._cursor.close()
-            self._cursor = None
+        if self._statements is not None:
+            self._statements.cursor.close()
+            self._statements = None
 
-    def _cursor_factory(self) -> Any:
-        if self._cursor is None:
-            self._cursor = self.server.backend.store.cursor()
-        return self._cursor
+    def _statements_factory(self) -> PreparedStatements:
+        if self._statements is None:
+            self._statements = self.server.backend.open_statements()
+        return self._statements
 
     def _send(
         self,
@@ -154,7 +158,7 @@ class RequestHandler(socketserver.BaseRequestHandler):
                 raise UnknownOperationException(
                     f"Missing or unknown X-Amz-Target header '{target}'; expected {TARGET_PREFIX}<Action>."
                 )
-            result = self.server.backend.dispatch_body(action, body, self._cursor_factory)
+            result = self.server.backend.dispatch_body(action, body, self._statements_factory)
         except TimestreamError as error:
             return self._send_error(request, error, action, started)
         except Exception:

@@ -2,7 +2,8 @@
 
 The queries run through execute_query on an in-memory DuckDB laid out as the storage contract
 says (schema "iot", relation "pm25" with the dimension, measure_name, time and measure_value::*
-columns), with "now" fixed so ago()/now() are exact.
+columns), with "now" fixed so ago()/now() are exact. Each also runs through prepared statements
+(see ``run``), as the server runs it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from timestream_local.exceptions import ValidationException
+from timestream_local.exceptions import TimestreamError, ValidationException
 from timestream_local.query import execute_query
+from timestream_local.query.prepared import PreparedStatements
 
 NS = 1_000_000_000
 # 2026-11-28 02:08:09 UTC, the "now" of every query here
@@ -65,7 +67,24 @@ def plain(datum: dict[str, Any]) -> Any:
     raise AssertionError(f"not a Datum: {datum}")
 
 
+def _outcome(call: Any) -> tuple[str, Any]:
+    try:
+        result = call()
+    except TimestreamError as error:
+        return "error", (type(error), error.message)
+    return "result", (result.column_info, result.rows)
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """The query's columns and rows. Every query also runs as the server runs it, through a
+    connection's prepared statements (prepared on the first run, reused on the second), and
+    must give the same answer, or the same error, as when sent as text."""
+    cursor = con.cursor()
+    prepared = PreparedStatements(cursor)
+    expected = _outcome(lambda: execute_query(con.cursor(), sql, 10, now_ns=NOW))
+    for attempt in ("first", "second"):
+        outcome = _outcome(lambda: execute_query(cursor, sql, 10, now_ns=NOW, prepared=prepared))
+        assert outcome == expected, f"{attempt} prepared run differs from the text run"
     result = execute_query(con.cursor(), sql, 10, now_ns=NOW)
     return result.column_info, [tuple(plain(d) for d in row["Data"]) for row in result.rows]
 

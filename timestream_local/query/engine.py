@@ -3,12 +3,13 @@
 parse (lexer) -> validate + translate (translate) -> check the tables exist -> run on DuckDB
 under a watchdog that interrupts it at the deadline -> convert to Timestream's wire format (results).
 
-Dashboards send the same queries again and again (Grafana refreshes every 5 s), so two bounded
+Dashboards send the same queries again and again (Grafana refreshes every 5 s), so three bounded
 caches keep the per-query cost down to DuckDB's own work: the translation of a query text (only
 its now()/ago() literals change between runs, and they are filled in per execution; a pure
-function, memoised), and the result column types of a translation, which spares DuckDB a second
-planning pass. The second is an LruCache its owner (the server's Backend) passes in; a cached
-column layout is checked against what DuckDB reports on every run and rebuilt when it differs.
+function, memoised); the result column types of a translation, which spares DuckDB a second
+planning pass (an LruCache its owner, the server's Backend, passes in; a cached column layout is
+checked against what DuckDB reports on every run and rebuilt when it differs); and the statements
+a connection has prepared (``prepared.py``), which spare DuckDB parsing the text again.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from timestream_local.lru import LruCache
 from timestream_local.models import RESERVED_DATABASE_NAMES
 from timestream_local.query import metadata, results
 from timestream_local.query.lexer import parse
+from timestream_local.query.prepared import PreparedStatements
 from timestream_local.query.translate import TableRef, bind_now, bind_tables, translate
 from timestream_local.watchdog import Watchdog
 
@@ -173,24 +175,35 @@ def _run(
     cursor: Any,
     compiled: CompiledQuery,
     bind: Callable[[str], str],
+    execute: Callable[[str], Any],
     limit: int,
     layouts: LruCache[str, _Layout],
 ) -> tuple[_Layout, list[tuple[Any, ...]]]:
     cached = layouts.get(compiled.sql) if compiled.fixed_columns else None
     if cached is not None:
         try:
-            rows = cursor.execute(bind(cached.final_sql)).fetchmany(limit)
+            rows = execute(cached.final_sql).fetchmany(limit)
             if _signature(cursor.description) == cached.signature:
                 return cached, rows
         except (duckdb.BinderException, duckdb.CatalogException):
             pass  # the tables changed under the cached layout: plan again below
         layouts.drop(compiled.sql)
     layout = _layout(cursor, compiled.sql, bind)
-    rows = cursor.execute(bind(layout.final_sql)).fetchmany(limit)
+    rows = execute(layout.final_sql).fetchmany(limit)
     layout = _Layout(layout.names, layout.shapes, layout.final_sql, _signature(cursor.description))
     if compiled.fixed_columns:
         layouts.put(compiled.sql, layout)
     return layout, rows
+
+
+def _watch(seconds: float, interrupt: Callable[[], None], watchdog: Watchdog | None) -> Callable[[], None]:
+    """Call ``interrupt`` after ``seconds`` (by the watchdog, else a timer thread); returns the cancel."""
+    if watchdog is not None:
+        return functools.partial(watchdog.cancel, watchdog.watch(seconds, interrupt))
+    timer = threading.Timer(seconds, interrupt)
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
 
 
 def execute_query(
@@ -203,6 +216,7 @@ def execute_query(
     layouts: LruCache[str, _Layout] | None = None,
     tiers: Tiers | None = None,
     watchdog: Watchdog | None = None,
+    prepared: PreparedStatements | None = None,
 ) -> QueryResult:
     """Run one Timestream SQL query; raise ValidationException / ResourceNotFoundException / a timeout.
 
@@ -212,9 +226,12 @@ def execute_query(
     bounds to a recent window is read from the memory tier alone when no magnetic file is that
     recent; if rows moved between tiers while the query ran, it runs again over both tiers. A
     server passes its ``watchdog`` to enforce the timeout; without one a timer thread does. With
-    ``layouts`` the result column types of a query text are planned once and reused.
+    ``layouts`` the result column types of a query text are planned once and reused. With
+    ``prepared`` (the statements ``cursor`` has prepared) a text is parsed once per connection.
     """
     layouts = LruCache(1) if layouts is None else layouts
+    if prepared is not None and prepared.cursor is not cursor:
+        raise ValueError("prepared must hold the statements of the cursor the query runs on")
     started = time.monotonic()
     now_ns = time.time_ns() if now_ns is None else now_ns
     if not isinstance(sql, str):
@@ -240,19 +257,18 @@ def execute_query(
     def bind(template: str, relations: list[str] = relations) -> str:
         return bind_tables(bind_now(template, now_ns), relations)
 
-    if watchdog is not None:
-        token = watchdog.watch(remaining, interrupt)
-        stop_watching: Callable[[], None] = functools.partial(watchdog.cancel, token)
-    else:
-        timer = threading.Timer(remaining, interrupt)
-        timer.daemon = True
-        timer.start()
-        stop_watching = timer.cancel
+    def execute(template: str, relations: list[str] = relations) -> Any:
+        if prepared is None:
+            return cursor.execute(bind_tables(bind_now(template, now_ns), relations))
+        return prepared.execute(bind_tables(template, relations), now_ns)
+
+    stop_watching = _watch(remaining, interrupt, watchdog)
     try:
-        layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts)
+        layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts)
         if tiers is not None and relations != full and tiers.tier_generation() != generation:
             bind = functools.partial(bind, relations=full)  # rows moved meanwhile: read both tiers
-            layout, rows = _run(cursor, compiled, bind, max_result_rows + 1, layouts)
+            execute = functools.partial(execute, relations=full)
+            layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts)
     except duckdb.CatalogException as error:
         missing = _missing_table(cursor, compiled.tables)
         raise (missing or _map_duckdb_error(error, fired.is_set(), timeout_s)) from None

@@ -440,18 +440,29 @@ class _Generator(DuckDBGenerator):
     TRANSFORMS: ClassVar[dict] = {**DuckDBGenerator.TRANSFORMS, Raw: _raw_sql}
 
 
+def _now_text(now_ns: int, offset_ns: int) -> str:
+    try:
+        return f"'{format_ns(now_ns - offset_ns)}'"
+    except (OverflowError, ValueError):
+        raise ValidationException("a duration in ago() reaches outside the supported time range") from None
+
+
 def bind_now(sql: str, now_ns: int) -> str:
     """Fill the query's "now" (UTC nanoseconds) into a translation's time literals."""
+    return _NOW_LITERAL.sub(lambda match: _now_text(now_ns, int(match.group(1))), sql)
 
-    def literal(match: re.Match[str]) -> str:
-        try:
-            return f"'{format_ns(now_ns - int(match.group(1)))}'"
-        except (OverflowError, ValueError):
-            raise ValidationException(
-                "a duration in ago() reaches outside the supported time range"
-            ) from None
 
-    return _NOW_LITERAL.sub(literal, sql)
+def now_parameters(sql: str) -> tuple[str, tuple[int, ...]]:
+    """A translation with its time literals turned into parameters $1, $2 ..., one for each
+    distinct offset from now; returns the text and those offsets (nanoseconds) in parameter order."""
+    offsets = tuple(dict.fromkeys(int(offset) for offset in _NOW_LITERAL.findall(sql)))
+    position = {offset: n for n, offset in enumerate(offsets, start=1)}
+    return _NOW_LITERAL.sub(lambda match: f"${position[int(match.group(1))]}", sql), offsets
+
+
+def now_values(offsets: tuple[int, ...], now_ns: int) -> list[str]:
+    """The SQL literals for ``now_parameters``' parameters when "now" is ``now_ns``."""
+    return [_now_text(now_ns, offset) for offset in offsets]
 
 
 def bind_tables(sql: str, relations: list[str]) -> str:
