@@ -18,7 +18,7 @@ from timestream_local.query.translate import now_parameters, now_values
 NS = 1_000_000_000
 
 
-def _count(cursor, prepared, sql: str, now_ns: int = NOW, layouts: LruCache | None = None) -> str:
+def _first_value(cursor, prepared, sql: str, now_ns: int = NOW, layouts: LruCache | None = None) -> str:
     result = execute_query(cursor, sql, 10, now_ns=now_ns, prepared=prepared, layouts=layouts)
     return result.rows[0]["Data"][0]["ScalarValue"]
 
@@ -45,10 +45,10 @@ def test_a_text_is_prepared_once_and_runs_with_each_runs_now():
     cursor = con.cursor()
     prepared = PreparedStatements(cursor)
     sql = "SELECT count(*) FROM iot.pm25 WHERE time >= ago(30s) AND time < ago(10s)"
-    assert _count(cursor, prepared, sql) == "1"  # 20 s old: inside [now - 30 s, now - 10 s)
-    assert _count(cursor, prepared, sql, NOW + 15 * NS) == "0"  # then 35 s old
-    assert _count(cursor, prepared, sql, NOW - 15 * NS) == "0"  # then 5 s old
-    assert _count(cursor, prepared, sql, NOW + 5 * NS) == "1"  # then 25 s old
+    assert _first_value(cursor, prepared, sql) == "1"  # 20 s old: inside [now - 30 s, now - 10 s)
+    assert _first_value(cursor, prepared, sql, NOW + 15 * NS) == "0"  # then 35 s old
+    assert _first_value(cursor, prepared, sql, NOW - 15 * NS) == "0"  # then 5 s old
+    assert _first_value(cursor, prepared, sql, NOW + 5 * NS) == "1"  # then 25 s old
     assert len(prepared) == 1
     assert len(_prepared_names(cursor)) == 1
 
@@ -58,12 +58,12 @@ def test_the_least_recently_used_statement_is_deallocated():
     cursor = con.cursor()
     prepared = PreparedStatements(cursor, capacity=2)
     texts = [f"SELECT count(*) + {n} FROM iot.pm25" for n in range(3)]
-    assert [_count(cursor, prepared, sql) for sql in texts[:2]] == ["1", "2"]
-    assert _count(cursor, prepared, texts[0]) == "1"  # texts[1] is now the least recently used
-    assert _count(cursor, prepared, texts[2]) == "3"
+    assert [_first_value(cursor, prepared, sql) for sql in texts[:2]] == ["1", "2"]
+    assert _first_value(cursor, prepared, texts[0]) == "1"  # texts[1] is now the least recently used
+    assert _first_value(cursor, prepared, texts[2]) == "3"
     assert len(prepared) == 2
     assert len(_prepared_names(cursor)) == 2
-    assert _count(cursor, prepared, texts[1]) == "2"  # prepared again, in place of texts[0]
+    assert _first_value(cursor, prepared, texts[1]) == "2"  # prepared again, in place of texts[0]
     assert len(_prepared_names(cursor)) == 2
 
 
@@ -73,16 +73,16 @@ def test_a_prepared_text_follows_the_table_when_its_columns_change():
     cursor = con.cursor()
     prepared, layouts = PreparedStatements(cursor), LruCache(8)
     sql = "SELECT max(measure_value::bigint) FROM iot.pm25"
-    assert _count(cursor, prepared, sql, layouts=layouts) == "5"
+    assert _first_value(cursor, prepared, sql, layouts=layouts) == "5"
     con.execute('ALTER TABLE iot.pm25 ALTER COLUMN "measure_value::bigint" TYPE DOUBLE')
-    assert _count(cursor, prepared, sql, layouts=layouts) == "5.0"
+    assert _first_value(cursor, prepared, sql, layouts=layouts) == "5.0"
     con.execute('ALTER TABLE iot.pm25 DROP COLUMN "measure_value::bigint"')
     with pytest.raises(ValidationException, match="measure_value::bigint"):
-        _count(cursor, prepared, sql, layouts=layouts)
+        _first_value(cursor, prepared, sql, layouts=layouts)
     assert len(prepared) == 0  # the statement that no longer binds was deallocated
     assert _prepared_names(cursor) == []
     con.execute('ALTER TABLE iot.pm25 ADD COLUMN "measure_value::bigint" BIGINT DEFAULT 7')
-    assert _count(cursor, prepared, sql, layouts=layouts) == "7"
+    assert _first_value(cursor, prepared, sql, layouts=layouts) == "7"
 
 
 def test_a_prepared_query_stops_at_the_timeout_and_the_connection_still_answers():
@@ -96,7 +96,7 @@ def test_a_prepared_query_stops_at_the_timeout_and_the_connection_still_answers(
     slow = "SELECT count(*) FROM iot.pm25 a CROSS JOIN iot.pm25 b CROSS JOIN iot.pm25 c WHERE a.time < b.time"
     with pytest.raises(QueryTimeoutError):
         execute_query(cursor, slow, timeout_s=0.5, prepared=prepared)
-    assert _count(cursor, prepared, "SELECT count(*) FROM iot.pm25") == "3000"
+    assert _first_value(cursor, prepared, "SELECT count(*) FROM iot.pm25") == "3000"
 
 
 def test_prepared_statements_belong_to_one_cursor():

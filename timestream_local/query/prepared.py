@@ -32,6 +32,8 @@ class _Statement:
 
 
 class PreparedStatements:
+    """The prepared statements of ``cursor``, by the text they were prepared from (at most ``capacity``)."""
+
     def __init__(self, cursor: Any, capacity: int = STATEMENTS_PER_CONNECTION) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
