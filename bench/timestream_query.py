@@ -11,8 +11,8 @@ system. Then it prints, per panel and in total:
             the server's own time per query (from its request log), the rest being boto3's;
   * refresh: the wall time of one dashboard refresh with the nine queries sent at once, each on
             its own connection, as Grafana's panels ask for their data: the first refresh, and
-            refreshes once every connection has run every query (for information: the goal is on
-            the sum of the nine one after another);
+            refreshes after 30 more, once the server has prepared the queries on the client's
+            connections (for information: the goal is on the sum of the nine one after another);
   * engine: the same through execute_query in-process (the Timestream layer without HTTP), on one
             connection with its prepared statements, as the server runs a client connection's;
   * duckdb: hand-written DuckDB queries giving the same answers (the engine's own work), prepared
@@ -215,13 +215,13 @@ def time_rounds(runners: dict[str, Callable[[int], Any]], count: int, repeat: in
     return {name: [statistics.median(s) for s in per_query] for name, per_query in samples.items()}
 
 
-REFRESH_WARM_UP = 30  # rounds: until each of the client's connections has run each query
+REFRESH_WARM_UP = 30  # rounds: until each of the client's connections has run each query twice
 
 
 def time_refresh(client: Any, queries: list[str], repeat: int) -> tuple[float, float]:
     """Seconds for all queries sent at once, one thread and connection each (a dashboard refresh):
     the first round, on new connections, and the median over `repeat` rounds after
-    REFRESH_WARM_UP more (the server prepares each query text once per connection)."""
+    REFRESH_WARM_UP more (the server prepares a query text when a connection sends it again)."""
     samples = []
     with ThreadPoolExecutor(max_workers=len(queries)) as pool:
         for _ in range(1 + REFRESH_WARM_UP + repeat):
@@ -375,8 +375,8 @@ def report(hours: int, rows: int, figures: dict[str, Any], titles: list[str]) ->
     )
     first, steady = (seconds * 1000 for seconds in figures["refresh"])
     print(
-        f"  one dashboard refresh, the nine sent at once (wall time): {steady:.1f} ms once the client's "
-        f"connections have run each query; {first:.1f} ms on new connections"
+        f"  one dashboard refresh, the nine sent at once (wall time): {steady:.1f} ms after "
+        f"{REFRESH_WARM_UP} refreshes; {first:.1f} ms on new connections"
     )
     print(f"  goal: engine / hand-written DuckDB <= 1.5 -> {total_engine / total_direct:.2f}")
     mismatched = figures.get("mismatched") or []

@@ -77,12 +77,12 @@ def _outcome(call: Any) -> tuple[str, Any]:
 
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[dict[str, Any]], list[tuple]]:
     """The query's columns and rows. Every query also runs as the server runs it, through a
-    connection's prepared statements (prepared on the first run, reused on the second), and
-    must give the same answer, or the same error, as when sent as text."""
+    connection's prepared statements (sent as text the first time, prepared the second, reused
+    the third), and must give the same answer, or the same error, as when sent as text."""
     cursor = con.cursor()
     prepared = PreparedStatements(cursor)
     expected = _outcome(lambda: execute_query(con.cursor(), sql, 10, now_ns=NOW))
-    for attempt in ("first", "second"):
+    for attempt in ("first", "second", "third"):
         outcome = _outcome(lambda: execute_query(cursor, sql, 10, now_ns=NOW, prepared=prepared))
         assert outcome == expected, f"{attempt} prepared run differs from the text run"
     result = execute_query(con.cursor(), sql, 10, now_ns=NOW)

@@ -2,10 +2,14 @@
 
 A dashboard sends the same query texts every few seconds, and only their now()/ago() instants
 change between runs. Those instants become the prepared statement's parameters ($1, $2 ...), so
-each text is parsed once per connection and then executed with the instants of each run. DuckDB
+such a text is parsed once per connection and then executed with the instants of each run. DuckDB
 still binds and optimises every execution with the parameter values as constants, so
 ``time >= ago(5m)`` keeps pruning row groups by their time range, and a table that changed since
 the statement was prepared is read as it is now.
+
+A text is prepared the second time it comes: preparing costs a planning pass of its own, which a
+text sent once (one whose literals change on every run, as Grafana's ``$__timeFilter`` makes them)
+would never earn back.
 
 One instance belongs to one connection (a server keeps one per HTTP connection) and is used by
 one thread at a time, as the connection itself is.
@@ -20,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from timestream_local.query.translate import now_parameters, now_values
+from timestream_local.query.translate import bind_now, now_parameters, now_values
 
 STATEMENTS_PER_CONNECTION = 32  # a dashboard's panel queries, several times over
 
@@ -32,7 +36,8 @@ class _Statement:
 
 
 class PreparedStatements:
-    """The prepared statements of ``cursor``, by the text they were prepared from (at most ``capacity``)."""
+    """The prepared statements of ``cursor``, by the text they were prepared from (at most
+    ``capacity``; as many texts seen once are remembered)."""
 
     def __init__(self, cursor: Any, capacity: int = STATEMENTS_PER_CONNECTION) -> None:
         if capacity < 1:
@@ -40,6 +45,7 @@ class PreparedStatements:
         self.cursor = cursor
         self._capacity = capacity
         self._statements: OrderedDict[str, _Statement] = OrderedDict()
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self._names = (f"__tsl_statement_{n}" for n in itertools.count(1))
 
     def __len__(self) -> int:
@@ -50,6 +56,8 @@ class PreparedStatements:
         left in) with "now" at ``now_ns``; returns the cursor, ready to fetch from."""
         statement = self._statements.get(sql)
         if statement is None:
+            if not self._seen_before(sql):
+                return self.cursor.execute(bind_now(sql, now_ns))
             statement = self._prepare(sql)
         else:
             self._statements.move_to_end(sql)
@@ -58,8 +66,18 @@ class PreparedStatements:
         try:
             return self.cursor.execute(call)
         except (duckdb.BinderException, duckdb.CatalogException):
-            self._forget(sql)  # the tables changed under it: prepared afresh on the next run
+            self._forget(sql)  # the tables changed under it: prepared afresh when it comes again
             raise
+
+    def _seen_before(self, sql: str) -> bool:
+        """Whether the text came once before (it is then prepared); else it is remembered."""
+        if sql in self._seen:
+            del self._seen[sql]
+            return True
+        self._seen[sql] = None
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return False
 
     def _prepare(self, sql: str) -> _Statement:
         text, offsets = now_parameters(sql)
