@@ -215,7 +215,7 @@ def time_rounds(runners: dict[str, Callable[[int], Any]], count: int, repeat: in
     return {name: [statistics.median(s) for s in per_query] for name, per_query in samples.items()}
 
 
-REFRESH_WARM_UP = 30  # rounds: until each of the client's connections has run each query twice
+REFRESH_WARM_UP = 30  # rounds; by then most of the client's connections have the queries prepared
 
 
 def time_refresh(client: Any, queries: list[str], repeat: int) -> tuple[float, float]:
