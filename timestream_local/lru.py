@@ -23,13 +23,21 @@ class LruCache(Generic[K, V]):
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: K, value: V) -> None:
+    def put(self, key: K, value: V) -> list[tuple[K, V]]:
+        """Store ``value``; returns the entries dropped to make room (oldest first)."""
+        evicted = []
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self._size:
-                self._items.popitem(last=False)
+                evicted.append(self._items.popitem(last=False))
+        return evicted
 
-    def drop(self, key: K) -> None:
+    def drop(self, key: K) -> V | None:
+        """Remove ``key``; returns its value, or None when it was not there."""
         with self._lock:
-            self._items.pop(key, None)
+            return self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)

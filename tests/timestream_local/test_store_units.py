@@ -12,6 +12,7 @@ from botocore.credentials import Credentials
 
 from timestream_local import models, storage
 from timestream_local.exceptions import AccessDeniedException
+from timestream_local.lru import LruCache
 from timestream_local.sigv4 import SigV4Verifier
 from timestream_local.writelog import WriteLog
 
@@ -242,3 +243,15 @@ def test_write_log_replays_unapplied_entries_and_ignores_a_torn_tail(tmp_path):
 )
 def test_flusher_sends_a_column_as_one_value_only_when_every_row_has_it(values, same):
     assert storage._same_value(values) is same
+
+
+def test_lru_cache_returns_what_it_drops():
+    cache: LruCache[str, int] = LruCache(2)
+    assert cache.put("a", 1) == []
+    assert cache.put("b", 2) == []
+    assert cache.get("a") == 1  # "b" is now the least recently used
+    assert cache.put("c", 3) == [("b", 2)]
+    assert len(cache) == 2
+    assert cache.drop("a") == 1
+    assert cache.drop("a") is None
+    assert (cache.get("b"), cache.get("c"), len(cache)) == (None, 3, 1)

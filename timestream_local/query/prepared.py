@@ -18,12 +18,12 @@ one thread at a time, as the connection itself is.
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
+from timestream_local.lru import LruCache
 from timestream_local.query.translate import bind_now, now_parameters, now_values
 
 STATEMENTS_PER_CONNECTION = 32  # a dashboard's panel queries, several times over
@@ -43,9 +43,8 @@ class PreparedStatements:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.cursor = cursor
-        self._capacity = capacity
-        self._statements: OrderedDict[str, _Statement] = OrderedDict()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._statements: LruCache[str, _Statement] = LruCache(capacity)
+        self._seen: LruCache[str, bool] = LruCache(capacity)  # texts that came once, not yet prepared
         self._names = (f"__tsl_statement_{n}" for n in itertools.count(1))
 
     def __len__(self) -> int:
@@ -56,11 +55,10 @@ class PreparedStatements:
         left in) with "now" at ``now_ns``; returns the cursor, ready to fetch from."""
         statement = self._statements.get(sql)
         if statement is None:
-            if not self._seen_before(sql):
+            if self._seen.drop(sql) is None:  # the first time: sent as text, and remembered
+                self._seen.put(sql, True)
                 return self.cursor.execute(bind_now(sql, now_ns))
             statement = self._prepare(sql)
-        else:
-            self._statements.move_to_end(sql)
         values = now_values(statement.offsets, now_ns)
         call = f"EXECUTE {statement.name}({', '.join(values)})" if values else f"EXECUTE {statement.name}"
         try:
@@ -69,26 +67,18 @@ class PreparedStatements:
             self._forget(sql)  # the tables changed under it: prepared afresh when it comes again
             raise
 
-    def _seen_before(self, sql: str) -> bool:
-        """Whether the text came once before (it is then prepared); else it is remembered."""
-        if sql in self._seen:
-            del self._seen[sql]
-            return True
-        self._seen[sql] = None
-        while len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
-        return False
-
     def _prepare(self, sql: str) -> _Statement:
         text, offsets = now_parameters(sql)
         statement = _Statement(next(self._names), offsets)
         self.cursor.execute(f"PREPARE {statement.name} AS {text}")
-        self._statements[sql] = statement
-        while len(self._statements) > self._capacity:
-            self._forget(next(iter(self._statements)))
+        for _, evicted in self._statements.put(sql, statement):
+            self._deallocate(evicted)
         return statement
 
     def _forget(self, sql: str) -> None:
-        statement = self._statements.pop(sql, None)
+        statement = self._statements.drop(sql)
         if statement is not None:
-            self.cursor.execute(f"DEALLOCATE {statement.name}")
+            self._deallocate(statement)
+
+    def _deallocate(self, statement: _Statement) -> None:
+        self.cursor.execute(f"DEALLOCATE {statement.name}")
