@@ -97,11 +97,14 @@ def announced_port(process: subprocess.Popen, log_path: Path, name: str, timeout
 _ANNOUNCED = re.compile(r" on http://127\.0\.0\.1:(\d+)")
 
 
-def _start(name: str, argv: Callable[[int], list[str]], port: int, data_dir: Path, probe) -> Service:
-    """Run argv(port); with port 0 the server picks a free port and its log line names it."""
+def _start(
+    name: str, argv: Callable[[int], list[str]], port: int, data_dir: Path, probe, env: dict | None = None
+) -> Service:
+    """Run argv(port); with port 0 the server picks a free port and its log line names it. ``env``
+    adds variables to the program's environment."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}.log"
-    env = {**os.environ, **LOCAL_CREDENTIALS, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **LOCAL_CREDENTIALS, "PYTHONUNBUFFERED": "1", **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(argv(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     if port == 0:
@@ -132,10 +135,13 @@ def start_kinesalite(data_dir: Path, port: int = 0) -> Service:
     return _start("kinesalite", argv, port, data_dir, _port_open)
 
 
-def start_timestream_local(data_dir: Path, port: int = 0, extra_args: list[str] | None = None) -> Service:
+def start_timestream_local(
+    data_dir: Path, port: int = 0, extra_args: list[str] | None = None, env: dict | None = None
+) -> Service:
     """The project's Timestream-compatible store, started as users start it.
 
-    port 0 (the default) lets it pick a free port; pass a port to restart it where it was."""
+    port 0 (the default) lets it pick a free port; pass a port to restart it where it was. ``env``
+    adds variables to its environment (e.g. TIMESTREAM_LOCAL_SECRET_KEY)."""
 
     def argv(port: int) -> list[str]:
         return [
@@ -151,4 +157,4 @@ def start_timestream_local(data_dir: Path, port: int = 0, extra_args: list[str] 
         except (urllib.error.URLError, OSError):
             return False
 
-    return _start("timestream_local", argv, port, data_dir, healthy)
+    return _start("timestream_local", argv, port, data_dir, healthy, env)

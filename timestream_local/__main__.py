@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from timestream_local import __version__
+from timestream_local.lockdown import DEFAULT_MEMORY_LIMIT, MIN_MEMORY_BYTES, parse_size
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".state" / "timestream"
 log = logging.getLogger("timestream_local")
@@ -26,6 +27,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from error
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        value = parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    if value < MIN_MEMORY_BYTES:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small: give at least 64MB")
     return value
 
 
@@ -73,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=60.0,
         help="seconds before a query is stopped (default: 60)",
+    )
+    serve.add_argument(
+        "--memory-limit",
+        type=_size,
+        default=DEFAULT_MEMORY_LIMIT,
+        help=f"memory DuckDB may use for queries and writes, e.g. 512MB or 2GB (default: {DEFAULT_MEMORY_LIMIT}); "
+        "a query that needs more fails with an error naming the limit",
     )
     serve.add_argument(
         "--tier-interval",
@@ -125,7 +143,9 @@ def _open_store(args: argparse.Namespace) -> Any:
     from timestream_local.storage import Store  # noqa: PLC0415 - keep --help fast
 
     try:
-        return Store(args.data_dir, region=args.region, sync_writes=args.sync_writes)
+        return Store(
+            args.data_dir, region=args.region, sync_writes=args.sync_writes, memory_limit=args.memory_limit
+        )
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise ConfigError(

@@ -168,6 +168,7 @@ class Backend:
         self.queries = QueryRegistry()
         self.watchdog = Watchdog()  # enforces query_timeout; its thread starts with the first query
         self.layouts: LruCache[str, Any] = LruCache(LAYOUT_CACHE_ENTRIES)
+        self.guard: Any = None  # query/guard.py's Guard, made with the query engine on the first query
         self.actions: dict[str, Callable[[Params, Any], dict[str, Any]]] = {
             "DescribeEndpoints": self.describe_endpoints,
             "CreateDatabase": self.create_database,
@@ -336,8 +337,11 @@ class Backend:
     def _run_query(self, query_id: str, query_string: str, statements_factory: Any) -> StoredResult:
         try:
             from timestream_local.query import execute_query  # noqa: PLC0415 - the SQL engine, loaded lazily
+            from timestream_local.query.guard import Guard  # noqa: PLC0415
         except ImportError as error:
             raise InternalServerException(f"The query engine is not available: {error}") from error
+        if self.guard is None:
+            self.guard = Guard()
 
         self.store.sync()
         statements = statements_factory()
@@ -352,6 +356,7 @@ class Backend:
                 watchdog=self.watchdog,
                 layouts=self.layouts,
                 prepared=statements,
+                fence=self.guard,
             )
         except TimestreamError:
             self.queries.finish(query_id)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import msgspec
 
-from timestream_local import fastpath, models
+from timestream_local import fastpath, lockdown, models
 from timestream_local.catalog import (
     INTERNAL_SCHEMA,
     VERSION_COLUMN,
@@ -104,6 +104,7 @@ class Store:
         flush_interval: float = 0.25,
         sync_writes: bool = False,
         streaming_writes: bool = True,
+        memory_limit: int = lockdown.parse_size(lockdown.DEFAULT_MEMORY_LIMIT),
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir.resolve()
@@ -118,9 +119,7 @@ class Store:
         self._db_lock = threading.RLock()
         self._known_names: set[str] = set()
         self._failure: str | None = None
-        self._con = duckdb.connect(str(self.data_dir / "store.duckdb"))
-        # Magnetic-tier Parquet files never change once written: keep their footers instead of re-reading them.
-        self._con.execute("SET parquet_metadata_cache = true")
+        self._con = lockdown.open_database(self.data_dir, memory_limit)
         self._databases: dict[str, DatabaseInfo] = {}
         self._tables: dict[tuple[str, str], TableInfo] = {}
         self._files: dict[int, list[MagneticFile]] = {}

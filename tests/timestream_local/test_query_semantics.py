@@ -503,8 +503,36 @@ def test_sequence_of_timestamps_and_integers(empty):
 
 
 def test_sequence_that_would_be_huge_is_refused(empty):
-    with pytest.raises(ValidationException, match="more than 1,000,000 entries"):
+    """Trino's limit: a sequence has at most 10,000 entries, whatever form its step takes."""
+    with pytest.raises(ValidationException, match="more than 10,000 entries"):
         run(empty, "SELECT SEQUENCE(ago(1d), now(), 1ms)")
+    assert values(empty, "SELECT cardinality(SEQUENCE(1, 10000)), cardinality(SEQUENCE(10000, 1))") == [
+        ("10000", "10000")
+    ]
+    assert values(empty, "SELECT cardinality(SEQUENCE(ago(9999s), now(), 1s))") == [("10000",)]
+    for one_past in (
+        "SEQUENCE(1, 10001)",
+        "SEQUENCE(10001, 1)",
+        "SEQUENCE(1, 20001, 2)",
+        "SEQUENCE(1, 10001, CAST(1 AS BIGINT))",  # a step that is not a literal
+        "SEQUENCE(ago(10000s), now(), 1s)",
+        "SEQUENCE(TIMESTAMP '2000-01-01 00:00:00', TIMESTAMP '2000-01-07 22:40:00', INTERVAL '1' MINUTE)",
+    ):
+        with pytest.raises(ValidationException, match="more than 10,000 entries"):
+            run(empty, f"SELECT {one_past}")
+
+
+def test_sequence_steps_follow_trino(empty):
+    """Trino: without a step the sequence counts down when stop < start; a zero step, or one that
+    leads away from stop, is an error."""
+    assert values(empty, "SELECT SEQUENCE(5, 1), SEQUENCE(1, 5, 2), SEQUENCE(5, 1, -2), SEQUENCE(3, 3)") == [
+        (["5", "4", "3", "2", "1"], ["1", "3", "5"], ["5", "3", "1"], ["3"])
+    ]
+    with pytest.raises(ValidationException, match="must not be zero"):
+        run(empty, "SELECT SEQUENCE(1, 5, 0)")
+    for away in ("SEQUENCE(1, 5, -1)", "SEQUENCE(5, 1, 1)", "SEQUENCE(now(), ago(1h), 1m)"):
+        with pytest.raises(ValidationException, match="stop value should be greater than or equal"):
+            run(empty, f"SELECT {away}")
 
 
 def test_unnest_with_column_aliases_and_of_arrays():

@@ -28,7 +28,7 @@ from sqlglot import exp
 from timestream_local.exceptions import ResourceNotFoundException, TimestreamError, ValidationException
 from timestream_local.lru import LruCache
 from timestream_local.models import RESERVED_DATABASE_NAMES
-from timestream_local.query import metadata, results
+from timestream_local.query import guard, metadata, results
 from timestream_local.query.lexer import parse
 from timestream_local.query.prepared import PreparedStatements
 from timestream_local.query.translate import TableRef, bind_now, bind_tables, translate
@@ -163,11 +163,15 @@ def _signature(description: Any) -> tuple[tuple[str, str], ...]:
     return tuple((str(column[0]), str(column[1])) for column in description or ())
 
 
-def _layout(cursor: Any, template: str, bind: Callable[[str], str]) -> _Layout:
-    """Plan the query once to learn its result types (DuckDB binds without running it)."""
+def _layout(cursor: Any, template: str, bind: Callable[[str], str], fence: guard.Guard) -> _Layout:
+    """Plan the query once to learn its result types (DuckDB binds without running it). Both the
+    translation and the final SQL pass the guard first: binding alone can touch files."""
+    fence.check(cursor, template)
     relation = cursor.sql(bind(template))
     shapes = tuple(results.shape_of(t) for t in relation.types)
     final_sql = results.wrap_sql(template, shapes) or template
+    if final_sql != template:
+        fence.check(cursor, final_sql)
     return _Layout(tuple(relation.columns), shapes, final_sql, ())
 
 
@@ -178,6 +182,7 @@ def _run(
     execute: Callable[[str], Any],
     limit: int,
     layouts: LruCache[str, _Layout],
+    fence: guard.Guard,
 ) -> tuple[_Layout, list[tuple[Any, ...]]]:
     cached = layouts.get(compiled.sql) if compiled.fixed_columns else None
     if cached is not None:
@@ -188,7 +193,7 @@ def _run(
         except (duckdb.BinderException, duckdb.CatalogException):
             pass  # the tables changed under the cached layout: plan again below
         layouts.drop(compiled.sql)
-    layout = _layout(cursor, compiled.sql, bind)
+    layout = _layout(cursor, compiled.sql, bind, fence)
     rows = execute(layout.final_sql).fetchmany(limit)
     layout = _Layout(layout.names, layout.shapes, layout.final_sql, _signature(cursor.description))
     if compiled.fixed_columns:
@@ -217,6 +222,7 @@ def execute_query(
     tiers: Tiers | None = None,
     watchdog: Watchdog | None = None,
     prepared: PreparedStatements | None = None,
+    fence: guard.Guard | None = None,
 ) -> QueryResult:
     """Run one Timestream SQL query; raise ValidationException / ResourceNotFoundException / a timeout.
 
@@ -228,8 +234,11 @@ def execute_query(
     server passes its ``watchdog`` to enforce the timeout; without one a timer thread does. With
     ``layouts`` the result column types of a query text are planned once and reused. With
     ``prepared`` (the statements ``cursor`` has prepared) a text is parsed once per connection.
+    Every new translation passes ``fence`` (query/guard.py; one that remembers what it let through
+    is kept by the server) before DuckDB sees it.
     """
     layouts = LruCache(1) if layouts is None else layouts
+    fence = guard.Guard() if fence is None else fence
     if prepared is not None and prepared.cursor is not cursor:
         raise ValueError("prepared must hold the statements of the cursor the query runs on")
     started = time.monotonic()
@@ -264,11 +273,11 @@ def execute_query(
 
     stop_watching = _watch(remaining, interrupt, watchdog)
     try:
-        layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts)
+        layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts, fence)
         if tiers is not None and relations != full and tiers.tier_generation() != generation:
             bind = functools.partial(bind, relations=full)  # rows moved meanwhile: read both tiers
             execute = functools.partial(execute, relations=full)
-            layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts)
+            layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts, fence)
     except duckdb.CatalogException as error:
         missing = _missing_table(cursor, compiled.tables)
         raise (missing or _map_duckdb_error(error, fired.is_set(), timeout_s)) from None

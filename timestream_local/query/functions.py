@@ -103,25 +103,77 @@ CAST_TYPES = {
     exp.DType.BOOLEAN, exp.DType.TIMESTAMP, exp.DType.DATE, exp.DType.ARRAY,
 }  # fmt: skip
 
-MAX_SEQUENCE_ENTRIES = 1_000_000
+# ------------------------------------------------------------------------------- DuckDB templates
+# The DuckDB text behind constructs sqlglot cannot write for us. Each is a constant: its holes {0},
+# {1} ... take the generated SQL of syntax-tree arguments (values such as a duration's nanoseconds
+# go in as literal nodes, never into the text), and the generator refuses any template that is not
+# one of these (TEMPLATES, at the end).
 
-# The nanosecond-exact SEQUENCE over timestamps with a duration step. The size check sits inside the
-# stop argument so that an oversized sequence fails before any of it is built.
-SEQUENCE_NS = (
-    "list_transform(generate_series(epoch_ns({start}), CASE WHEN (epoch_ns({stop}) - epoch_ns({start})) // {step} "
-    f">= {MAX_SEQUENCE_ENTRIES} THEN error('sequence() would return more than {MAX_SEQUENCE_ENTRIES:,} entries') "
-    "ELSE epoch_ns({stop}) END, {step}), lambda __tsl_n: make_timestamp_ns(__tsl_n))"
+MAX_SEQUENCE_ENTRIES = 10_000  # Trino's limit on the entries sequence() returns
+_TOO_MANY = f"error('sequence() would return more than {MAX_SEQUENCE_ENTRIES:,} entries')"
+_WRONG_WAY = (
+    "error('sequence() stop value should be greater than or equal to start value if step is greater than "
+    "zero, otherwise stop should be less than or equal to start')"
 )
 
-# bin(t, d): round down to a multiple of d nanoseconds since the epoch (floor, also before 1970).
-BIN_NS = "make_timestamp_ns(epoch_ns({t}) - ((epoch_ns({t}) % {d}) + {d}) % {d})"
+# sequence(start, stop, step) over integers; {2} is the step (default: 1 upwards, -1 downwards). The
+# checks sit inside the stop argument, so that a refused sequence fails before any of it is built.
+SEQUENCE_INT = (
+    "generate_series({0}, CASE WHEN {2} = 0 THEN error('the step of sequence() must not be zero') "
+    "WHEN ({2} > 0 AND {0} > {1}) OR ({2} < 0 AND {0} < {1}) THEN " + _WRONG_WAY + " "
+    "WHEN ({1} - {0}) // {2} >= " + str(MAX_SEQUENCE_ENTRIES) + " THEN " + _TOO_MANY + " ELSE {1} END, {2})"
+)
+SEQUENCE_INT_DEFAULT_STEP = "CASE WHEN {0} <= {1} THEN 1 ELSE -1 END"
+
+# sequence over timestamps with a step in nanoseconds ({2}), exact to the nanosecond.
+SEQUENCE_NS = (
+    "list_transform(generate_series(epoch_ns({0}), CASE WHEN {2} <= 0 THEN error('the step of sequence() "
+    "must be positive') WHEN epoch_ns({0}) > epoch_ns({1}) THEN " + _WRONG_WAY + " "
+    "WHEN (epoch_ns({1}) - epoch_ns({0})) // {2} >= " + str(MAX_SEQUENCE_ENTRIES) + " THEN " + _TOO_MANY + " "
+    "ELSE epoch_ns({1}) END, {2}), lambda __tsl_n: make_timestamp_ns(__tsl_n))"
+)
+
+# sequence over timestamps or dates with an INTERVAL step that is not a fixed duration ({2}); its
+# size is estimated with the step's length from 1970-01-01 (a month counts 31 days).
+SEQUENCE_INTERVAL = (
+    "generate_series({0}, CASE WHEN epoch_ns(TIMESTAMP_NS '1970-01-01' + {2}) <= 0 THEN error('the step of "
+    "sequence() must be positive') WHEN epoch_ns(CAST({0} AS TIMESTAMP_NS)) > epoch_ns(CAST({1} AS TIMESTAMP_NS)) "
+    "THEN "
+    + _WRONG_WAY
+    + " WHEN (epoch_ns(CAST({1} AS TIMESTAMP_NS)) - epoch_ns(CAST({0} AS TIMESTAMP_NS))) "
+    "// epoch_ns(TIMESTAMP_NS '1970-01-01' + {2}) >= "
+    + str(MAX_SEQUENCE_ENTRIES)
+    + " THEN "
+    + _TOO_MANY
+    + " "
+    "ELSE {1} END, {2})"
+)
+
+# bin(t, d): round down to a multiple of d ({1}) nanoseconds since the epoch (floor, also before 1970).
+BIN_NS = "make_timestamp_ns(epoch_ns({0}) - ((epoch_ns({0}) % {1}) + {1}) % {1})"
 
 # Sorted after aggregating (by time, then value where times repeat): cheaper in DuckDB than an
 # ordered aggregate, and a repeated time gives the same series on every run.
 CREATE_TIME_SERIES = (
-    "list_sort(list({'time': CAST({t} AS TIMESTAMP_NS), 'value': {v}}) "
-    "FILTER (WHERE {t} IS NOT NULL AND {v} IS NOT NULL))"
+    "list_sort(list({'time': CAST({0} AS TIMESTAMP_NS), 'value': {1}}) "
+    "FILTER (WHERE {0} IS NOT NULL AND {1} IS NOT NULL))"
 )
+
+MINUS = "({0} - {1})"  # ago(<interval>): now minus it
+DIVIDE = "divide({0}, {1})"  # Trino's integer division truncates towards zero
+DATE_DIFF = "date_sub({0}, {1}, {2})"  # date_diff(unit, a, b): {0} the unit as a string literal
+FROM_EPOCH_UNITS = "make_timestamp_ns(CAST({0} AS BIGINT) * {1})"  # from_milliseconds: {1} = 1000000
+FROM_UNIXTIME = "make_timestamp_ns(CAST(round({0} * 1000000000) AS BIGINT))"
+FROM_ISO8601 = "CAST(timezone('UTC', CAST({0} AS TIMESTAMPTZ)) AS TIMESTAMP_NS)"
+INTERVAL_IN_UNITS = "CAST(epoch({0}) * {1} AS BIGINT)"  # to_milliseconds(interval): {1} = 1000
+EPOCH_NS = "epoch_ns({0})"
+EPOCH_IN_UNITS = "((epoch_ns({0}) - ((epoch_ns({0}) % {1}) + {1}) % {1}) // {1})"  # floor division by {1}
+ROUND_PLACES = "divide(round({0} * {1}, 0), {1})"  # Trino's round(x, n) for doubles; {1} = 10^n
+MICROSECONDS = "to_microseconds({0})"
+LATERAL = "LATERAL {0}"
+UNNEST_ARRAY = "unnest({0})"
+UNNEST_ROWS = "unnest({0}, recursive := true)"
+UNNEST_ORDINAL = "unnest(range(1, len({0}) + 1))"
 
 # Interpolation. The time series is a list of {time, value} structs sorted by time; the sequence a
 # list of timestamps, sorted and de-duplicated first. For every sequence point p (index j) we need
@@ -129,9 +181,10 @@ CREATE_TIME_SERIES = (
 # together once (list_grade_up twice gives each element's rank; data sorts before an equal sequence
 # point) yields it for all points in O((n + m) log(n + m)): cnt_j = rank(sequence point j) - j.
 # The neighbours are then ts[cnt] (at or before p) and ts[cnt + 1] (after p); index 0 and n + 1 are
-# NULL. Few lambdas on purpose: DuckDB's planning time grows with each one.
+# NULL. Few lambdas on purpose: DuckDB's planning time grows with each one. {0} is the time series,
+# {1} the sequence, {2} the fill value.
 _INTERP_FRAME = (
-    "list_transform([{'ts': {ts}, 's': list_sort(list_distinct(CAST({seq} AS TIMESTAMP_NS[]))), 'f': {fill}}], "
+    "list_transform([{'ts': {0}, 's': list_sort(list_distinct(CAST({1} AS TIMESTAMP_NS[]))), 'f': {2}}], "
     "lambda __tsl_a: list_transform([list_transform(list_select(list_grade_up(list_grade_up(list_concat("
     "list_transform(__tsl_a.ts, lambda __tsl_e: {'t': __tsl_e.time, 'k': 0}), "
     "list_transform(__tsl_a.s, lambda __tsl_e: {'t': __tsl_e, 'k': 1})))), "
@@ -164,3 +217,14 @@ INTERPOLATE = {
     "interpolate_locf": _INTERP_FRAME.replace("{body}", _LOCF_BODY),
     "interpolate_fill": _INTERP_FRAME.replace("{body}", _FILL_BODY),
 }
+# interpolate_xxx(timeseries, timestamp) -> double: the value at the one point ({1} is a one-point array)
+INTERPOLATE_ONE = {name: f"({body})[1].value" for name, body in INTERPOLATE.items()}
+
+TEMPLATES = frozenset(
+    {
+        SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
+        MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
+        EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
+        *INTERPOLATE.values(), *INTERPOLATE_ONE.values(),
+    }
+)  # fmt: skip

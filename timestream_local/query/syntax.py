@@ -58,6 +58,23 @@ def fail(node: exp.Expr, message: str) -> ValidationException:
     return ValidationException(_where(node) + message)
 
 
+# The units Trino's date_add, date_diff and date_trunc take (date_trunc has no millisecond).
+DATE_UNITS = ("millisecond", "second", "minute", "hour", "day", "week", "month", "quarter", "year")
+
+
+def date_unit(node: exp.Expr, function: str) -> str:
+    """The unit of a date_add / date_diff / date_trunc node, lower case; a ValidationException
+    naming the allowed ones for anything else."""
+    unit = node.args.get("unit")
+    name = "day" if unit is None else unit.name.lower()
+    if name not in DATE_UNITS:
+        shown = unit.name.lower() if unit is not None else ""
+        raise fail(
+            node, f"{function}() does not know the unit '{shown[:40]}'; use one of {', '.join(DATE_UNITS)}"
+        )
+    return name
+
+
 def is_duration(node: exp.Expr | None) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == DURATION_FUNCTION
 

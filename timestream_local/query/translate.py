@@ -31,6 +31,7 @@ from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
 from timestream_local.query.syntax import (
     Raw,
+    date_unit,
     duration_ns,
     fail,
     is_duration,
@@ -152,20 +153,20 @@ class _Rewriter:
             if ns is not None:
                 return self.now_literal(ns)
             if isinstance(args[0], exp.Interval):
-                return Raw(template="({0} - {1})", expressions=[self.now_literal(), args[0]])
+                return Raw(template=fn.MINUS, expressions=[self.now_literal(), args[0]])
             raise fail(node, "ago() takes a duration such as 15m or 2h")
         if name == "bin":
             ns = duration_ns(args[1])
             if ns is None or ns <= 0:
                 raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
-            return Raw(template=fn.fill(fn.BIN_NS, t="{0}", d=ns), expressions=[args[0]])
+            return Raw(template=fn.BIN_NS, expressions=[args[0], exp.Literal.number(ns)])
         if name == "create_time_series":
-            return Raw(template=fn.fill(fn.CREATE_TIME_SERIES, t="{0}", v="{1}"), expressions=list(args))
+            return Raw(template=fn.CREATE_TIME_SERIES, expressions=list(args))
         if name.startswith("interpolate_"):
             return self._interpolate(node, name, args)
         if name in ("from_milliseconds", "from_nanoseconds"):
             factor = 1_000_000 if name == "from_milliseconds" else 1
-            raw = Raw(template=f"make_timestamp_ns(CAST({{0}} AS BIGINT) * {factor})", expressions=[args[0]])
+            raw = Raw(template=fn.FROM_EPOCH_UNITS, expressions=[args[0], exp.Literal.number(factor)])
             if isinstance(args[0], exp.Literal) and args[0].is_int:  # Grafana's $__timeFilter sends these
                 raw.meta[_FIXED_TIME] = int(args[0].name) * factor
             return raw
@@ -178,16 +179,13 @@ class _Rewriter:
         """Built-ins whose DuckDB namesake differs from Trino's: integer division, date_diff's
         argument order, fractional unix seconds, and ISO 8601 text with a zone."""
         if isinstance(node, exp.Div):
-            return Raw(template="divide({0}, {1})", expressions=[node.this, node.expression])
+            return Raw(template=fn.DIVIDE, expressions=[node.this, node.expression])
         if isinstance(node, exp.DateDiff):
-            unit = (node.unit.name if node.unit else "day").lower()
-            return Raw(template=f"date_sub('{unit}', {{0}}, {{1}})", expressions=[node.expression, node.this])
+            unit = exp.Literal.string(date_unit(node, "date_diff"))
+            return Raw(template=fn.DATE_DIFF, expressions=[unit, node.expression, node.this])
         if isinstance(node, exp.UnixToTime):
-            return Raw(
-                template="make_timestamp_ns(CAST(round({0} * 1000000000) AS BIGINT))", expressions=[node.this]
-            )
-        return Raw(template="CAST(timezone('UTC', CAST({0} AS TIMESTAMPTZ)) AS TIMESTAMP_NS)",
-                   expressions=[node.this])  # fmt: skip
+            return Raw(template=fn.FROM_UNIXTIME, expressions=[node.this])
+        return Raw(template=fn.FROM_ISO8601, expressions=[node.this])
 
     @staticmethod
     def _timestamp_cast(node: exp.Cast) -> exp.Expr:
@@ -208,16 +206,14 @@ class _Rewriter:
         return self.now_literal(offset + ns)
 
     def _interpolate(self, node: exp.Anonymous, name: str, args: list[exp.Expr]) -> exp.Expr:
-        template = fn.INTERPOLATE[name]
         ts, points = args[0], args[1]
         fill = args[2] if len(args) > 2 else exp.null()
         if self.kind(ts) in (ARRAY, INTERVAL, SCALAR):
             raise fail(node, f"the first argument of {name}() must be a timeseries (from create_time_series)")
-        body = fn.fill(template, ts="{0}", seq="{1}", fill="{2}")
         if self.kind(points) in (ARRAY, UNKNOWN):
-            return Raw(template=body, expressions=[ts, points, fill])
+            return Raw(template=fn.INTERPOLATE[name], expressions=[ts, points, fill])
         # interpolate_xxx(timeseries, timestamp) -> double: the one-point case.
-        return Raw(template=f"({body})[1].value", expressions=[ts, exp.Array(expressions=[points]), fill])
+        return Raw(template=fn.INTERPOLATE_ONE[name], expressions=[ts, exp.Array(expressions=[points]), fill])
 
     def _to_epoch(self, node: exp.Anonymous, name: str, arg: exp.Expr) -> exp.Expr:
         divisor = 1_000_000 if name == "to_milliseconds" else 1
@@ -225,15 +221,11 @@ class _Rewriter:
         if ns is not None:
             return exp.Literal.number(ns // divisor)
         if self.kind(arg) == INTERVAL:
-            return Raw(
-                template=f"CAST(epoch({{0}}) * {1_000_000_000 // divisor} AS BIGINT)", expressions=[arg]
-            )
+            per_second = exp.Literal.number(1_000_000_000 // divisor)
+            return Raw(template=fn.INTERVAL_IN_UNITS, expressions=[arg, per_second])
         if divisor == 1:
-            return Raw(template="epoch_ns({0})", expressions=[arg])
-        return Raw(
-            template=f"((epoch_ns({{0}}) - ((epoch_ns({{0}}) % {divisor}) + {divisor}) % {divisor}) // {divisor})",
-            expressions=[arg],
-        )
+            return Raw(template=fn.EPOCH_NS, expressions=[arg])
+        return Raw(template=fn.EPOCH_IN_UNITS, expressions=[arg, exp.Literal.number(divisor)])
 
     @staticmethod
     def _round(node: exp.Round) -> exp.Expr:
@@ -248,53 +240,43 @@ class _Rewriter:
         digits = int(places.name)
         if digits <= 0 or digits > 15:
             return node
-        factor = 10**digits
-        return Raw(template=f"divide(round({{0}} * {factor}, 0), {factor})", expressions=[node.this])
+        return Raw(template=fn.ROUND_PLACES, expressions=[node.this, exp.Literal.number(10**digits)])
 
     def _sequence(self, node: exp.GenerateSeries) -> exp.Expr:
+        """sequence() as Trino has it: a default step of 1 or -1, at most MAX_SEQUENCE_ENTRIES
+        entries, and an error for a zero step or one that leads away from stop."""
         start, stop, step = node.args.get("start"), node.args.get("end"), node.args.get("step")
         ns = duration_ns(step) if step is not None else None
         if ns is not None:
             if ns <= 0:
                 raise fail(node, "the step of sequence() must be positive")
-            return Raw(
-                template=fn.fill(fn.SEQUENCE_NS, start="{0}", stop="{1}", step=ns), expressions=[start, stop]
-            )
-        if step is None or (isinstance(step, exp.Literal) and step.is_int):
-            # integers: refuse an oversized sequence before building it
-            size = f"({{1}} - {{0}}) // {step.name if step is not None else 1}"
-            guarded = (
-                f"CASE WHEN {size} >= {fn.MAX_SEQUENCE_ENTRIES} THEN "
-                f"error('sequence() would return more than {fn.MAX_SEQUENCE_ENTRIES:,} entries') ELSE {{1}} END"
-            )
-            tail = f", {step.name}" if step is not None else ""
-            return Raw(template=f"generate_series({{0}}, {guarded}{tail})", expressions=[start, stop])
-        return Raw(template="generate_series({0}, {1}, {2})", expressions=[start, stop, step])
+            return Raw(template=fn.SEQUENCE_NS, expressions=[start, stop, exp.Literal.number(ns)])
+        if step is not None and (is_duration(step) or self.kind(step) == INTERVAL):
+            return Raw(template=fn.SEQUENCE_INTERVAL, expressions=[start, stop, step])
+        if step is None:
+            step = Raw(template=fn.SEQUENCE_INT_DEFAULT_STEP, expressions=[start.copy(), stop.copy()])
+        return Raw(template=fn.SEQUENCE_INT, expressions=[start, stop, step])
 
     def _unnest(self, node: exp.Unnest) -> exp.Expr:
+        """UNNEST(a[, b ...]) [WITH ORDINALITY] AS t(c ...) as a DuckDB subquery of unnest() calls."""
         self.unnest_count += 1
         alias = node.args.get("alias")
         alias_name = alias.name if alias is not None and alias.name else f"__tsl_unnest_{self.unnest_count}"
-        columns = list(alias.columns) if alias is not None else []
-        parts = []
-        for i, arg in enumerate(node.expressions):
-            recursive = "" if self.kind(arg) == ARRAY else ", recursive := true"
-            parts.append(f"unnest({{{i}}}{recursive})")
-        args = list(node.expressions)
+        columns = [exp.to_identifier(c.name, quoted=True) for c in alias.columns] if alias is not None else []
+        calls: list[exp.Expr] = [
+            Raw(template=fn.UNNEST_ARRAY if self.kind(arg) == ARRAY else fn.UNNEST_ROWS, expressions=[arg])
+            for arg in node.expressions
+        ]
         offset = node.args.get("offset")
         if offset:
-            parts.append("unnest(range(1, len({0}) + 1))")
+            calls.append(Raw(template=fn.UNNEST_ORDINAL, expressions=[node.expressions[0].copy()]))
             if isinstance(offset, exp.Identifier):
-                columns.append(offset)
-        lateral = "LATERAL " if isinstance(node.parent, exp.Join) else ""
-        column_sql = ""
-        if columns:
-            column_sql = (
-                "(" + ", ".join(exp.to_identifier(c.name, quoted=True).sql("duckdb") for c in columns) + ")"
-            )
-        table = exp.to_identifier(alias_name, quoted=True).sql("duckdb")
-        template = f"{lateral}(SELECT {', '.join(parts)}) AS {table}{column_sql}"
-        return Raw(template=template, expressions=args)
+                columns.append(exp.to_identifier(offset.name, quoted=True))
+        table_alias = exp.TableAlias(this=exp.to_identifier(alias_name, quoted=True), columns=columns)
+        subquery = exp.Subquery(this=exp.Select(expressions=calls), alias=table_alias)
+        if isinstance(node.parent, exp.Join):
+            return Raw(template=fn.LATERAL, expressions=[subquery])
+        return subquery
 
     # -- leftovers
 
@@ -307,7 +289,7 @@ class _Rewriter:
                         node,
                         "durations below one microsecond are only supported in bin(), ago() and sequence()",
                     )
-                node.replace(Raw(template=f"to_microseconds({ns // 1000})", expressions=[]))
+                node.replace(Raw(template=fn.MICROSECONDS, expressions=[exp.Literal.number(ns // 1000)]))
         unaliased = {(ref.database, ref.table) for ref, node in zip(self.tables, self.table_nodes, strict=True)
                      if not node.args.get("alias")}  # fmt: skip
         for column in tree.find_all(exp.Column):
@@ -428,12 +410,18 @@ def _name_columns(tree: exp.Expr) -> None:
 
 
 def _raw_sql(self: DuckDBGenerator, expression: Raw) -> str:
+    """A template's text with its holes filled by its arguments' generated SQL. Only the constant
+    templates of functions.TEMPLATES are written: no other text can reach DuckDB this way."""
+    template = expression.args["template"]
+    if template not in fn.TEMPLATES:
+        raise UnsupportedError("a DuckDB template that is not one of functions.TEMPLATES")
     rendered = {}
     for i, arg in enumerate(expression.expressions):
         text = self.sql(arg)
         # templates put arguments next to operators: keep each one whole
-        rendered[str(i)] = text if isinstance(arg, (exp.Column, exp.Literal, exp.Null, Raw)) else f"({text})"
-    return fn.fill(expression.args["template"], **rendered)
+        whole = isinstance(arg, (exp.Column, exp.Literal, exp.Null, exp.Subquery, Raw))
+        rendered[str(i)] = text if whole else f"({text})"
+    return fn.fill(template, **rendered)
 
 
 class _Generator(DuckDBGenerator):
@@ -476,7 +464,10 @@ def translate(tree: exp.Expr) -> Translation:
     _name_columns(tree)
     rewriter = _Rewriter(tree)
     tree = rewriter.finish(rewriter.run())
-    generator = _Generator(dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE)
+    # comments=False: a comment in the query never reaches DuckDB (its text is the client's)
+    generator = _Generator(
+        dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE, comments=False
+    )
     try:
         sql = generator.generate(tree)
     except UnsupportedError as error:

@@ -3,11 +3,13 @@ functions, casts, nesting depth, and table names that are not ``database.table``
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
-from timestream_local.query.syntax import fail, node_name
+from timestream_local.query.syntax import date_unit, fail, node_name
 
 MAX_DEPTH = 120
 
@@ -66,9 +68,14 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
     raise fail(node, f"{node_name(node)} is not supported")
 
 
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _validate_function(node: exp.Func) -> None:
     if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
         raise fail(node, "only sequence(start, stop[, step]) is supported")
+    if isinstance(node, exp.DateAdd | exp.DateDiff | exp.TimestampTrunc | exp.DateTrunc):
+        date_unit(node, fn.FUNCTIONS[type(node)])
 
 
 def _validate_structure(node: exp.Expr, cte_names: set[str]) -> None:  # noqa: PLR0912
@@ -98,8 +105,11 @@ def _validate_structure(node: exp.Expr, cte_names: set[str]) -> None:  # noqa: P
         kind = (node.args.get("kind") or "").upper()
         if kind in ("SEMI", "ANTI", "ASOF", "POSITIONAL"):
             raise fail(node, f"{kind} JOIN is not supported")
-    elif isinstance(node, exp.Var) and not isinstance(node.parent, _KEYWORD_HOLDERS):
-        raise fail(node, f"unexpected keyword {node.name}")
+    # a Var is written out as it is: only plain words, and only where keywords belong
+    elif isinstance(node, exp.Var) and (
+        not isinstance(node.parent, _KEYWORD_HOLDERS) or not _WORD.fullmatch(node.name)
+    ):
+        raise fail(node, f"unexpected keyword {node.name[:40]}")
 
 
 def _validate_table(node: exp.Table, cte_names: set[str]) -> None:

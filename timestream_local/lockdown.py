@@ -1,0 +1,71 @@
+"""The store's DuckDB instance, opened locked down: what any statement on it can reach, and how much
+memory it may use.
+
+Every client query runs on a cursor of this instance, so these settings hold for client queries
+even if the translator let something through that it should not have (query/guard.py is the
+other fence):
+
+* no file access outside the magnetic tier's folder (``enable_external_access = false`` with
+  ``allowed_directories``): no ``read_text('/proc/self/environ')``, ``COPY ... TO``, ``ATTACH`` or
+  ``EXPORT DATABASE``. DuckDB still reads and writes its own database file and spills to its own
+  temporary folder under the data directory;
+* no extensions installed or loaded (those compiled into the wheel, such as parquet and json, are
+  already there and cannot be unloaded);
+* a memory limit for DuckDB's buffer manager, and a cap on spilled temporary data;
+* the configuration locked once set: no ``SET``, ``RESET`` or ``PRAGMA`` can change any of this.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_MEMORY_LIMIT = "1GB"  # a 2-core / 4 GB bastion also runs Grafana and the pipeline
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
+MIN_MEMORY_BYTES = 64 * 1024**2
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size such as ``1GB``, ``512MiB`` or ``1073741824``; ValueError otherwise."""
+    match = _SIZE.fullmatch(text or "")
+    if match is None:
+        raise ValueError(f"{text!r} is not a size; write it as 512MB, 1GB or 2GiB")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[(unit or "B").upper()])
+
+
+def open_database(data_dir: Path, memory_limit_bytes: int) -> duckdb.DuckDBPyConnection:
+    """The store's database ``<data_dir>/store.duckdb``, with the settings above applied and locked."""
+    magnetic = data_dir / "magnetic"
+    magnetic.mkdir(parents=True, exist_ok=True)
+    spill = data_dir / "spill"
+    connection = duckdb.connect(
+        str(data_dir / "store.duckdb"),
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "allow_unsigned_extensions": False,
+        },
+    )
+    try:
+        for setting, value in (
+            ("memory_limit", f"{memory_limit_bytes}B"),
+            ("temp_directory", str(spill)),
+            ("max_temp_directory_size", f"{4 * memory_limit_bytes}B"),
+            # Magnetic-tier Parquet files never change once written: keep their footers.
+            ("parquet_metadata_cache", True),
+            ("enable_progress_bar", False),  # a long flush or tier move would print a bar to the log
+            ("allowed_directories", [f"{magnetic}/"]),
+        ):
+            connection.execute(f"SET {setting} = ?", [value])
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET lock_configuration = true")
+    except Exception:
+        connection.close()
+        raise
+    return connection
