@@ -1,8 +1,14 @@
 """In-memory descriptions of databases and tables, and how they are named inside DuckDB.
 
-Physical layout (the storage contract): every Timestream database is a DuckDB schema of the same
-name holding one VIEW per table; the rows live in `__tsl."mem_<id>"` (memory tier) and in Parquet
-files under `<data-dir>/magnetic/t<id>/<day>/` (magnetic tier); metadata lives in `__tsl.meta_*`.
+Physical layout (the storage contract). No name a client chooses ever names anything in DuckDB:
+everything lives in the store's own schema `__tsl`, named by the table's id. A table's rows live in
+`__tsl."mem_<id>"` (memory tier) and in Parquet files under `<data-dir>/magnetic/t<id>/<day>/`
+(magnetic tier); `__tsl."view_<id>"` shows both tiers and `__tsl."recent_<id>"` the memory tier
+alone, with the columns a user sees; metadata lives in `__tsl.meta_*`. Inside the tiers a user's
+dimension is the column `d<n>` and a multi-measure attribute `a<n>` (n: the order in which the table
+first saw them), beside the fixed columns `measure_name`, `time`, `measure_value::<type>` and the
+record version; only the views give the user's names back, as aliases. So a dimension called
+`rowid` or `__version` cannot shadow DuckDB's pseudo-columns or the store's own columns.
 """
 
 from __future__ import annotations
@@ -14,8 +20,13 @@ from typing import Any
 from timestream_local.models import DUCKDB_TYPES, VALUE_COLUMNS, Retention
 
 INTERNAL_SCHEMA = "__tsl"
-VERSION_COLUMN = "__version"
+VERSION_COLUMN = "__version"  # the tiers' column of each row's version
+# The version's key among a row's values (Columns, column_names): a name AWS forbids users (ts_...),
+# so that a dimension called "__version" stays a dimension.
+VERSION_KEY = "ts_version"
 ACCOUNT_ID = "000000000000"
+LAYOUT = 2  # 1: user names were the physical column names, and each database a DuckDB schema
+FIXED_COLUMNS = ("measure_name", "time", *VALUE_COLUMNS.values())
 
 
 def quote(identifier: str) -> str:
@@ -72,6 +83,7 @@ class TableInfo:
     attributes: dict[str, str] = field(default_factory=dict)
     # measure_name -> MeasureValueType it was first written with
     measure_types: dict[str, str] = field(default_factory=dict)
+    layout: int = LAYOUT
 
     @property
     def mem_table(self) -> str:
@@ -79,7 +91,8 @@ class TableInfo:
 
     @property
     def view(self) -> str:
-        return f"{quote(self.database)}.{quote(self.name)}"
+        """Both tiers, with the columns users see."""
+        return f"{quote(INTERNAL_SCHEMA)}.{quote(f'view_{self.id}')}"
 
     @property
     def recent_view(self) -> str:
@@ -104,8 +117,22 @@ class TableInfo:
         columns.update(self.value_columns())
         return columns
 
+    def physical_name(self, name: str) -> str:
+        """The tiers' column for a user-visible column (or VERSION_KEY)."""
+        return self.column_names()[name]
+
+    def column_names(self) -> dict[str, str]:
+        """Every column's user-visible name (and VERSION_KEY) -> its name in the tiers."""
+        names = {name: f"d{n}" for n, name in enumerate(self.dimensions)}
+        names.update((name, name) for name in FIXED_COLUMNS)
+        names.update((name, f"a{n}") for n, name in enumerate(self.attributes))
+        names[VERSION_KEY] = VERSION_COLUMN
+        return names
+
     def physical_columns(self) -> dict[str, str]:
-        return {**self.view_columns(), VERSION_COLUMN: "BIGINT"}
+        """The tiers' columns -> DuckDB type."""
+        kinds = {**self.view_columns(), VERSION_KEY: "BIGINT"}
+        return {physical: kinds[name] for name, physical in self.column_names().items()}
 
     def to_doc(self) -> str:
         return json.dumps(
@@ -120,6 +147,7 @@ class TableInfo:
                 "dimensions": self.dimensions,
                 "attributes": self.attributes,
                 "measure_types": self.measure_types,
+                "layout": self.layout,
             }
         )
 
@@ -139,6 +167,7 @@ class TableInfo:
             dimensions=list(data["dimensions"]),
             attributes=dict(data["attributes"]),
             measure_types=dict(data["measure_types"]),
+            layout=int(data.get("layout", 1)),
         )
 
     def to_api(self) -> dict[str, Any]:

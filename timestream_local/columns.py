@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from timestream_local.catalog import VERSION_COLUMN
+from timestream_local.catalog import VERSION_KEY
 from timestream_local.models import ParsedRecord
 
 
@@ -31,7 +31,7 @@ class Columns:
         data: dict[str, list[Any]] = {
             "measure_name": [r.measure_name for r in rows],
             "time": [r.time_ns for r in rows],
-            VERSION_COLUMN: [r.version for r in rows],
+            VERSION_KEY: [r.version for r in rows],
         }
         for position, record in enumerate(rows):
             for name, value in record.dims:

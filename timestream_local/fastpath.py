@@ -21,7 +21,7 @@ from typing import Any, Literal
 import msgspec
 from msgspec.structs import astuple
 
-from timestream_local.catalog import VERSION_COLUMN
+from timestream_local.catalog import VERSION_KEY
 from timestream_local.columns import Columns
 from timestream_local.models import (
     INT64_MAX,
@@ -211,7 +211,7 @@ def parse(body: WriteBody, known_names: set[str]) -> StreamingBatch | None:
     data: dict[str, list[Any]] = {
         "measure_name": names,
         "time": times,
-        VERSION_COLUMN: versions,
+        VERSION_KEY: versions,
         VALUE_COLUMNS[kind]: values,
     }
     data.update(_dimension_columns(keys, dimension_names))

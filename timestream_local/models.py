@@ -16,8 +16,6 @@ from typing import Any
 from timestream_local.exceptions import ValidationException
 
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9_.-]+")
-# DuckDB's own schemas and ours: a Timestream database of that name would collide with them.
-RESERVED_DATABASE_NAMES = frozenset({"main", "temp", "information_schema", "pg_catalog", "system", "__tsl"})
 
 MEMORY_HOURS_RANGE = (1, 8766)
 MAGNETIC_DAYS_RANGE = (1, 73000)
@@ -227,10 +225,11 @@ def _check_name(name: Any, what: str, limit: int) -> str:
     if _too_long(name, limit):
         raise RecordError(f"{what} '{name[:64]}' exceeds the maximum length of {limit} bytes.")
     lowered = name.lower()
-    if lowered in ("time", "measure_name") or lowered.startswith(("measure_value", "ts_", "__tsl")):
+    if lowered in ("time", "measure_name") or lowered.startswith(("measure_value", "ts_")) or ":" in name:
         raise RecordError(
-            f"{what} '{name}' is reserved: names cannot be 'time' or 'measure_name' "
-            "and cannot start with 'measure_value', 'ts_' or '__tsl'."
+            f"{what} '{name[:64]}' is not allowed: names cannot be measure_name, measure_value or time "
+            "(these names are reserved), cannot start with ts_ or measure_value, and cannot contain "
+            "the colon (:) character."
         )
     return name
 

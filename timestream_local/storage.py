@@ -23,7 +23,9 @@ import msgspec
 from timestream_local import fastpath, lockdown, models
 from timestream_local.catalog import (
     INTERNAL_SCHEMA,
+    LAYOUT,
     VERSION_COLUMN,
+    VERSION_KEY,
     DatabaseInfo,
     TableInfo,
     database_arn,
@@ -178,6 +180,10 @@ class Store:
             ):
                 self._files.setdefault(row[0], []).append(MagneticFile(*row[:6], json.loads(row[6])))
             self._cleanup_files()
+            if any(table.layout < LAYOUT for table in self._tables.values()):
+                from timestream_local import upgrade  # noqa: PLC0415 - once, for an older data directory
+
+                upgrade.to_current_layout(self)
             for table in self._tables.values():
                 self._ensure_view(table)
 
@@ -222,64 +228,101 @@ class Store:
         for name, kind in physical.items():
             if name not in existing:
                 self._sql(f"ALTER TABLE {table.mem_table} ADD COLUMN {quote(name)} {kind}")
-        self._sql(f"CREATE SCHEMA IF NOT EXISTS {quote(table.database)}")
-        self._sql(f"CREATE OR REPLACE VIEW {table.view} AS {self._view_sql(table)}")
-        columns = ", ".join(quote(name) for name in table.view_columns())
-        self._sql(f"CREATE OR REPLACE VIEW {table.recent_view} AS SELECT {columns} FROM {table.mem_table}")
+        self._sql(f"CREATE OR REPLACE VIEW {table.view} AS {self._union_sql(table, visible=True)}")
+        recent = self._select_list(table, physical, visible=True)
+        self._sql(f"CREATE OR REPLACE VIEW {table.recent_view} AS SELECT {recent} FROM {table.mem_table}")
         self._tier_generation += 1
 
-    def _view_sql(self, table: TableInfo) -> str:
-        """Both tiers as the table's query view (the columns users see)."""
-        return self._union_sql(table, table.view_columns())
+    @staticmethod
+    def _select_list(table: TableInfo, present: Iterable[str], visible: bool) -> str:
+        """The tiers' columns as a select list: NULL for those missing from ``present`` (an older
+        file), and with the user's names when ``visible`` (then without the version column)."""
+        kinds = table.physical_columns()
+        names = table.column_names()
+        pairs = [(names[c], c) for c in table.view_columns()] if visible else [(c, c) for c in kinds]
+        present = set(present)
+        parts = []
+        for physical, shown in pairs:
+            value = quote(physical) if physical in present else f"CAST(NULL AS {kinds[physical]})"
+            parts.append(value if value == quote(shown) else f"{value} AS {quote(shown)}")
+        return ", ".join(parts)
 
-    def _union_sql(self, table: TableInfo, columns: dict[str, str]) -> str:
-        """The memory tier and the magnetic tier's Parquet files as one relation with these columns."""
-        sql = f"SELECT {', '.join(quote(name) for name in columns)} FROM {table.mem_table}"
+    def _union_sql(self, table: TableInfo, visible: bool) -> str:
+        """The memory tier and the magnetic tier's Parquet files as one relation: the user's columns
+        (``visible``) or the tiers' own (with the version, for look-ups)."""
+        sql = f"SELECT {self._select_list(table, table.physical_columns(), visible)} FROM {table.mem_table}"
         files = self._files.get(table.id, [])
         if files:
             present = set().union(*(set(f.columns) for f in files))
-            parts = [
-                quote(name) if name in present else f"CAST(NULL AS {kind}) AS {quote(name)}"
-                for name, kind in columns.items()
-            ]
             paths = ", ".join(literal(str(self.data_dir / f.path)) for f in files)
-            sql += f" UNION ALL SELECT {', '.join(parts)} FROM read_parquet([{paths}], union_by_name = true)"
+            sql += (
+                f" UNION ALL SELECT {self._select_list(table, present, visible)} "
+                f"FROM read_parquet([{paths}], union_by_name = true)"
+            )
         return sql
 
     # ------------------------------------------------------------------------------------ queries
-    def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], int]:
-        """What each table a query reads should be read from, and the tier generation of that choice.
+    def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], list[str], int]:
+        """What each table a query reads should be read from, the view over both tiers of each, and
+        the tier generation of that choice; ResourceNotFoundException names a missing one.
 
         A table whose rows the query bounds to ``time >= now - since_ns`` (or a fixed ``after_ns``) is
-        read from the memory tier alone when every magnetic file ends before that bound (files know their newest time), so
-        queries over recent data do not open the history's Parquet files. Taken under the store lock,
-        which tier moves hold from start to commit; the engine re-runs the query over both tiers if
-        the generation changed before it finished.
+        read from the memory tier alone when every magnetic file ends before that bound (files know
+        their newest time), so queries over recent data do not open the history's Parquet files.
+        Taken under the store lock, which tier moves hold from start to commit; the engine re-runs
+        the query over both tiers if the generation changed before it finished.
         """
-        relations = []
+        relations, full = [], []
         with self._lock:
             for ref in tables:
-                table = self._tables.get((ref.database, ref.table))
+                where = f" at line {ref.line}:{ref.col}" if ref.line else ""
+                table = self._find_table(ref.database, ref.table, where)
+                full.append(table.view)
                 bounds = [b for b in (None if ref.since_ns is None else now_ns - ref.since_ns, ref.after_ns)
                           if b is not None]  # fmt: skip
-                if table is None or not bounds:
-                    relations.append(ref.relation)
-                    continue
                 files = self._files.get(table.id)
-                recent = not files or max(f.max_time for f in files) < max(bounds)
+                recent = bool(bounds) and (not files or max(f.max_time for f in files) < max(bounds))
                 relations.append(table.recent_view if recent else table.view)
-            return relations, self._tier_generation
+            return relations, full, self._tier_generation
 
     def tier_generation(self) -> int:
         return self._tier_generation
 
+    def _find_database(self, name: str, where: str = "") -> str:
+        """A database as a query names it: exactly, else the one whose name differs only in case."""
+        if name in self._databases:
+            return name
+        for existing in self._databases:
+            if existing.lower() == name.lower():
+                return existing
+        raise ResourceNotFoundException(f"The database {name} does not exist{where}.")
+
+    def _find_table(self, database: str, name: str, where: str = "") -> TableInfo:
+        """A table as a query names it (SQL names are case-insensitive; the store refuses names that
+        differ only in case, so at most one matches)."""
+        database = self._find_database(database, where)
+        table = self._tables.get((database, name))
+        if table is not None:
+            return table
+        for (db, existing), table in self._tables.items():
+            if db == database and existing.lower() == name.lower():
+                return table
+        raise ResourceNotFoundException(f"The table {name} does not exist in database {database}{where}.")
+
+    def database_names(self) -> list[str]:
+        """Every database, sorted (SHOW DATABASES)."""
+        with self._lock:
+            return sorted(self._databases)
+
+    def table_names(self, database: str) -> list[str]:
+        """The tables of a database, sorted (SHOW TABLES FROM <database>)."""
+        with self._lock:
+            found = self._find_database(database)
+            return sorted(name for db, name in self._tables if db == found)
+
     # ------------------------------------------------------------------------------ control plane
     def create_database(self, name: str, kms_key_id: str | None = None) -> DatabaseInfo:
         models.validate_resource_name(name, "DatabaseName", creating=True)
-        if name.lower() in models.RESERVED_DATABASE_NAMES:
-            raise ValidationException(
-                f"The database name {name} is reserved by timestream_local; choose another."
-            )
         with self.exclusive():
             self._flush(holding_lock=True)
             if any(existing.lower() == name.lower() for existing in self._databases):
@@ -293,17 +336,9 @@ class Store:
                 created=now,
                 updated=now,
             )
-            self._sql("BEGIN")
-            try:
-                self._sql(f"CREATE SCHEMA IF NOT EXISTS {quote(name)}")
-                self._sql(
-                    f"INSERT INTO {quote(INTERNAL_SCHEMA)}.meta_databases VALUES (?, ?)",
-                    [name, info.to_doc()],
-                )
-                self._sql("COMMIT")
-            except Exception:
-                self._sql("ROLLBACK")
-                raise
+            self._sql(
+                f"INSERT INTO {quote(INTERNAL_SCHEMA)}.meta_databases VALUES (?, ?)", [name, info.to_doc()]
+            )
             self._databases[name] = info
             return info
 
@@ -350,14 +385,7 @@ class Store:
                 raise ValidationException(
                     f"Cannot delete the database {name} because it still has tables; delete them first."
                 )
-            self._sql("BEGIN")
-            try:
-                self._sql(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
-                self._sql(f"DELETE FROM {quote(INTERNAL_SCHEMA)}.meta_databases WHERE name = ?", [name])
-                self._sql("COMMIT")
-            except Exception:
-                self._sql("ROLLBACK")
-                raise
+            self._sql(f"DELETE FROM {quote(INTERNAL_SCHEMA)}.meta_databases WHERE name = ?", [name])
             del self._databases[name]
 
     def create_table(
@@ -658,7 +686,7 @@ class Store:
             return series
         series = {}
         dims = table.dimensions
-        select = ", ".join(quote(d) for d in dims)
+        select = ", ".join(quote(table.physical_name(d)) for d in dims)
         select = f"{select}, " if select else ""
         query = (
             f"SELECT {select}measure_name, epoch_ns(min(time)), epoch_ns(max(time)) FROM ({self._physical_sql(table)}) "
@@ -681,8 +709,8 @@ class Store:
         return spans
 
     def _physical_sql(self, table: TableInfo) -> str:
-        """Both tiers with the version column (for look-ups), as one relation."""
-        return self._union_sql(table, table.physical_columns())
+        """Both tiers with the version column (for look-ups), as one relation of the tiers' columns."""
+        return self._union_sql(table, visible=False)
 
     def _resolve_versions(
         self, table: TableInfo, records: list[ParsedRecord], rejections: list[Rejection]
@@ -743,16 +771,17 @@ class Store:
     def _lookup_locked(self, table: TableInfo, records: list[ParsedRecord]) -> dict[RecordKey, ExistingRow]:
         wanted = {r.key for r in records}
         times = sorted({r.time_ns for r in records})
-        names = sorted({r.measure_name for r in records})
+        measure_names = sorted({r.measure_name for r in records})
         dims = table.dimensions
+        names = table.column_names()
         value_columns = table.value_columns()
         select_values = [
-            f"epoch_ns({quote(c)})" if kind == "TIMESTAMP_NS" else quote(c)
+            f"epoch_ns({quote(names[c])})" if kind == "TIMESTAMP_NS" else quote(names[c])
             for c, kind in value_columns.items()
         ]
         found: dict[RecordKey, ExistingRow] = {}
         time_list = ", ".join(f"make_timestamp_ns({t})" for t in times)
-        name_list = ", ".join(literal(n) for n in names)
+        name_list = ", ".join(literal(n) for n in measure_names)
         where = (
             f"time BETWEEN make_timestamp_ns({times[0]}) AND make_timestamp_ns({times[-1]}) "
             f"AND time IN ({time_list}) AND measure_name IN ({name_list})"
@@ -771,9 +800,9 @@ class Store:
                 return expr if name in present else "NULL"
 
             select = [position]
-            select += [column(d, quote(d)) for d in dims]
+            select += [column(names[d], quote(names[d])) for d in dims]
             select += ["measure_name", "epoch_ns(time)", quote(VERSION_COLUMN)]
-            select += [column(c, e) for c, e in zip(value_columns, select_values, strict=True)]
+            select += [column(names[c], e) for c, e in zip(value_columns, select_values, strict=True)]
             rows = self._sql(f"SELECT {', '.join(select)} FROM {source} WHERE {where}")
             for row in rows:
                 offset = 1 + len(dims)
@@ -865,13 +894,14 @@ class Store:
         """
         if not rows.count:
             return
-        physical = table.physical_columns()
+        kinds = {**table.view_columns(), VERSION_KEY: "BIGINT"}
+        physical = table.column_names()
         names = list(rows.data)
         document = []
         selects = []
         for number, name in enumerate(names, start=1):
             values = rows.data[name]
-            kind = physical[name]
+            kind = kinds[name]
             element = "BIGINT" if kind == "TIMESTAMP_NS" else kind
             if name != "time" and _same_value(values):  # time is unnested: it makes the rows
                 document.append(values[:1])
@@ -882,7 +912,7 @@ class Store:
             selects.append(f"make_timestamp_ns({select})" if kind == "TIMESTAMP_NS" else select)
         payload = msgspec.json.encode(document).decode()  # ~10x json.dumps (values are finite, valid UTF-8)
         self._sql(
-            f"INSERT INTO {table.mem_table} ({', '.join(quote(n) for n in names)}) "
+            f"INSERT INTO {table.mem_table} ({', '.join(quote(physical[n]) for n in names)}) "
             f"SELECT {', '.join(selects)} FROM (SELECT json_transform(?, '[\"JSON\"]') AS j)",
             [payload],
         )

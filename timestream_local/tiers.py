@@ -54,7 +54,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _new_path(store: Store, table: TableInfo, day: str) -> tuple[Path, str]:
+def new_path(store: Store, table: TableInfo, day: str) -> tuple[Path, str]:
     folder = store.magnetic_dir / f"t{table.id}" / day
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns()}-{next(_counter)}.parquet"
@@ -62,7 +62,7 @@ def _new_path(store: Store, table: TableInfo, day: str) -> tuple[Path, str]:
     return final, str(final.relative_to(store.data_dir))
 
 
-def _write_parquet(store: Store, select_sql: str, final: Path) -> None:
+def write_parquet(store: Store, select_sql: str, final: Path) -> None:
     temporary = final.with_name(final.name + ".tmp")
     store.sql(
         f"COPY ({select_sql}) TO {literal(str(temporary))} "
@@ -77,14 +77,14 @@ def _write_parquet(store: Store, select_sql: str, final: Path) -> None:
     _fsync_dir(final.parent)
 
 
-def _file_stats(store: Store, path: Path) -> tuple[int, int, int, list[str]]:
+def file_stats(store: Store, path: Path) -> tuple[int, int, int, list[str]]:
     source = f"read_parquet({literal(str(path))})"
     low, high, rows = store.sql(f"SELECT epoch_ns(min(time)), epoch_ns(max(time)), count(*) FROM {source}")[0]
     columns = [row[0] for row in store.sql(f"DESCRIBE SELECT * FROM {source}")]
     return low, high, rows, columns
 
 
-def _register(store: Store, table: TableInfo, relative: str, day: str, stats: tuple) -> MagneticFile:
+def register(store: Store, table: TableInfo, relative: str, day: str, stats: tuple) -> MagneticFile:
     from timestream_local.storage import MagneticFile  # noqa: PLC0415 - avoid an import cycle
 
     low, high, rows, columns = stats
@@ -99,7 +99,7 @@ def _register(store: Store, table: TableInfo, relative: str, day: str, stats: tu
     return file
 
 
-def _unregister(store: Store, table: TableInfo, file: MagneticFile) -> None:
+def unregister(store: Store, table: TableInfo, file: MagneticFile) -> None:
     store.sql(f"DELETE FROM {quote(INTERNAL_SCHEMA)}.meta_files WHERE path = ?", [file.path])
     store.sql(f"INSERT INTO {quote(INTERNAL_SCHEMA)}.meta_trash VALUES (?)", [file.path])
     store.files(table.id).remove(file)
@@ -115,14 +115,14 @@ def rewrite_without_rows(store: Store, table: TableInfo, relative: str, position
     source = f"read_parquet({literal(str(store.data_dir / relative))}, file_row_number = true)"
     remaining = store.sql(f"SELECT count(*) FROM {source} WHERE file_row_number NOT IN ({drop})")[0][0]
     if remaining:
-        final, new_relative = _new_path(store, table, file.day)
-        _write_parquet(
+        final, new_relative = new_path(store, table, file.day)
+        write_parquet(
             store,
             f"SELECT * EXCLUDE (file_row_number) FROM {source} WHERE file_row_number NOT IN ({drop}) ORDER BY time",
             final,
         )
-        _register(store, table, new_relative, file.day, _file_stats(store, final))
-    _unregister(store, table, file)
+        register(store, table, new_relative, file.day, file_stats(store, final))
+    unregister(store, table, file)
 
 
 def _ns_literal(time_ns: int) -> str:
@@ -146,8 +146,8 @@ def _move_table(store: Store, table: TableInfo, now_ns: int, stats: TierStats) -
         start = int(dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()) * 1_000_000_000
         low = max(start, magnetic_cutoff)
         high = min(start + NS_PER_DAY, memory_cutoff)
-        final, relative = _new_path(store, table, day)
-        _write_parquet(
+        final, relative = new_path(store, table, day)
+        write_parquet(
             store,
             f"SELECT {columns} FROM {mem} WHERE time >= {_ns_literal(low)} AND time < {_ns_literal(high)} "
             "ORDER BY time",
@@ -163,14 +163,14 @@ def _move_table(store: Store, table: TableInfo, now_ns: int, stats: TierStats) -
     store.sql("BEGIN")
     try:
         for final, relative, day in written:
-            file = _register(store, table, relative, day, _file_stats(store, final))
+            file = register(store, table, relative, day, file_stats(store, final))
             stats.moved += file.rows
             stats.files_written += 1
         if written or expired:
             store.sql(f"DELETE FROM {mem} WHERE time < {_ns_literal(memory_cutoff)}")
             stats.expired += expired
         for file in expired_files:
-            _unregister(store, table, file)
+            unregister(store, table, file)
             stats.expired += file.rows
             stats.files_removed += 1
         for file in partly_expired:
@@ -178,10 +178,10 @@ def _move_table(store: Store, table: TableInfo, now_ns: int, stats: TierStats) -
             keep = f"SELECT * FROM {source} WHERE time >= {_ns_literal(magnetic_cutoff)} ORDER BY time"
             kept = store.sql(f"SELECT count(*) FROM ({keep})")[0][0]
             if kept:
-                final, relative = _new_path(store, table, file.day)
-                _write_parquet(store, keep, final)
-                _register(store, table, relative, file.day, _file_stats(store, final))
-            _unregister(store, table, file)
+                final, relative = new_path(store, table, file.day)
+                write_parquet(store, keep, final)
+                register(store, table, relative, file.day, file_stats(store, final))
+            unregister(store, table, file)
             stats.expired += file.rows - kept
         _compact(store, table, stats)
         store.ensure_view(table)
@@ -206,13 +206,13 @@ def _compact(store: Store, table: TableInfo, stats: TierStats) -> None:
         if len(files) < COMPACT_AT_FILES:
             continue
         paths = ", ".join(literal(str(store.data_dir / f.path)) for f in files)
-        final, relative = _new_path(store, table, day)
-        _write_parquet(
+        final, relative = new_path(store, table, day)
+        write_parquet(
             store, f"SELECT * FROM read_parquet([{paths}], union_by_name = true) ORDER BY time", final
         )
-        _register(store, table, relative, day, _file_stats(store, final))
+        register(store, table, relative, day, file_stats(store, final))
         for file in files:
-            _unregister(store, table, file)
+            unregister(store, table, file)
         stats.files_written += 1
         stats.files_removed += len(files)
 

@@ -133,7 +133,7 @@ def test_missing_database_and_table_errors(timestream_write):
     [
         ({"DatabaseName": "bad name!"}, "regular expression pattern: [a-zA-Z0-9_.-]+"),
         ({"DatabaseName": "ab"}, "length between 3 and 256"),
-        ({"DatabaseName": "main"}, "reserved"),
+        ({"DatabaseName": "x" * 257}, "length between 3 and 256"),
     ],
 )
 def test_invalid_database_names(timestream_write, kwargs, fragment):

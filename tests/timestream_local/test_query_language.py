@@ -140,20 +140,17 @@ def test_unknown_table_and_database_use_aws_wording(con):
         run(con, "SELECT * FROM nodb.pm25")
 
 
-@pytest.mark.parametrize(
-    "source", ["information_schema.tables", "main.x", "pg_catalog.pg_class", "iot.__hidden"]
-)
-def test_store_internals_are_not_tables(con, source):
+@pytest.mark.parametrize("source", ["information_schema.tables", "main.x", "pg_catalog.pg_class"])
+def test_duckdbs_own_schemas_are_not_databases(con, source):
     con.execute("CREATE TABLE main.x (x INTEGER)")
-    con.execute("CREATE TABLE iot.__hidden (x INTEGER)")
     with pytest.raises(ResourceNotFoundException, match="does not exist"):
         run(con, f"SELECT * FROM {source}")
 
 
-def test_the_store_schema_is_reserved(con):
+def test_the_store_schema_is_not_a_database(con):
     con.execute('CREATE SCHEMA "__tsl"')
     con.execute('CREATE TABLE "__tsl".meta_tables (x INTEGER)')
-    with pytest.raises(ValidationException, match="reserved"):
+    with pytest.raises(ResourceNotFoundException, match="The database __tsl does not exist"):
         run(con, 'SELECT * FROM "__tsl".meta_tables')
 
 

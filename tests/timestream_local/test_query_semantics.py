@@ -581,3 +581,22 @@ def test_window_functions():
         "lag(measure_value::bigint) OVER (ORDER BY time) FROM iot.pm25 ORDER BY time",
     )
     assert rows == [("5", "3", None), ("7", "1", "5"), ("6", "2", "7")]
+
+
+@pytest.mark.parametrize(
+    ("unit", "expected"),
+    [
+        ("MILLISECOND", "2026-01-31 00:00:00.002000000"), ("SECOND", "2026-01-31 00:00:02.000000000"),
+        ("MINUTE", "2026-01-31 00:02:00.000000000"), ("HOUR", "2026-01-31 02:00:00.000000000"),
+        ("DAY", "2026-02-02 00:00:00.000000000"), ("WEEK", "2026-02-14 00:00:00.000000000"),
+        ("MONTH", "2026-03-31 00:00:00.000000000"), ("QUARTER", "2026-07-31 00:00:00.000000000"),
+        ("YEAR", "2028-01-31 00:00:00.000000000"),
+    ],
+)  # fmt: skip
+def test_interval_literals_and_date_add_of_every_unit(empty, unit, expected):
+    """TIMESTAMP + INTERVAL '2' <unit> and date_add('<unit>', 2, ...) agree, for every unit Trino has
+    (values worked out by hand from 2026-01-31 00:00)."""
+    start = "TIMESTAMP '2026-01-31 00:00:00'"
+    assert values(empty, f"SELECT {start} + INTERVAL '2' {unit}, date_add('{unit.lower()}', 2, {start})") == [
+        (expected, expected)
+    ]

@@ -125,7 +125,7 @@ def test_join_bounds_count_only_for_the_table_they_name(store):
     )
     locations, translated = _run(store, sql)
     assert locations == ["m1", "m10"]
-    assert '"__tsl"."recent_1" AS "a"' in translated and '"iot"."pm25" AS "b"' in translated
+    assert '"__tsl"."recent_1" AS "a"' in translated and '"__tsl"."view_1" AS "b"' in translated
 
 
 class _MovedDuringQuery:
@@ -135,7 +135,7 @@ class _MovedDuringQuery:
         self.store = store
 
     def query_relations(self, tables, now_ns):
-        return ['"__tsl"."recent_1"' for _ in tables], 1
+        return ['"__tsl"."recent_1"' for _ in tables], ['"__tsl"."view_1"' for _ in tables], 1
 
     def tier_generation(self) -> int:
         return 2
@@ -146,7 +146,7 @@ def test_a_query_runs_again_over_both_tiers_when_rows_moved_while_it_ran(store):
         store, "SELECT location FROM iot.pm25 WHERE time > ago(1d)", _MovedDuringQuery(store)
     )
     assert locations == ["m1", "m10", "m120", "m180"]
-    assert '"iot"."pm25"' in sql
+    assert '"__tsl"."view_1"' in sql
 
 
 def test_moving_rows_to_the_magnetic_tier_changes_the_generation(store):
@@ -157,4 +157,4 @@ def test_moving_rows_to_the_magnetic_tier_changes_the_generation(store):
     # the new file's newest row (90 min old) now makes a 100-minute window read both tiers
     locations, sql = _run(store, "SELECT location FROM iot.pm25 WHERE time > ago(100m)")
     assert locations == ["late", "m1", "m10"]
-    assert '"iot"."pm25"' in sql
+    assert '"__tsl"."view_1"' in sql

@@ -25,9 +25,8 @@ from typing import Any, Protocol
 import duckdb
 from sqlglot import exp
 
-from timestream_local.exceptions import ResourceNotFoundException, TimestreamError, ValidationException
+from timestream_local.exceptions import TimestreamError, ValidationException
 from timestream_local.lru import LruCache
-from timestream_local.models import RESERVED_DATABASE_NAMES
 from timestream_local.query import guard, metadata, results
 from timestream_local.query.lexer import parse
 from timestream_local.query.prepared import PreparedStatements
@@ -37,7 +36,6 @@ from timestream_local.watchdog import Watchdog
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RESULT_ROWS = 1_000_000
-HIDDEN_PREFIX = "__"  # the store's own schemas/tables (e.g. its tiers) are not Timestream tables
 _DUCKDB_USER_ERRORS = (
     duckdb.BinderException, duckdb.CatalogException, duckdb.ConversionException,
     duckdb.InvalidInputException, duckdb.OutOfRangeException, duckdb.ParserException,
@@ -46,15 +44,20 @@ _DUCKDB_USER_ERRORS = (
 
 
 class Tiers(Protocol):
-    """What the store tells a query about its tiers (see Store.query_relations)."""
+    """Where a query's tables come from: the store (Store.query_relations), or metadata.SchemaSource."""
 
-    def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], int]:
-        """The relation to read for each table, and the tier generation the choice was made at."""
+    def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], list[str], int]:
+        """The relation to read for each table, the relation over both tiers of each, and the tier
+        generation the choice was made at; ResourceNotFoundException for a missing table."""
         ...
 
     def tier_generation(self) -> int:
         """A number that changes whenever rows move between tiers."""
         ...
+
+    def database_names(self) -> list[str]: ...
+
+    def table_names(self, database: str) -> list[str]: ...
 
 
 class QueryTimeoutError(ValidationException):
@@ -96,42 +99,6 @@ class _Layout:
     shapes: tuple[results.Shape, ...]
     final_sql: str  # the translation, wrapped when some column needs fixing up before fetching
     signature: tuple[tuple[str, str], ...]  # what DuckDB reports for final_sql's columns
-
-
-def _reject_internal(tables: tuple[TableRef, ...]) -> None:
-    """Names the store keeps for itself (DuckDB's schemas, its tiers) are never Timestream tables."""
-    for ref in tables:
-        where = f" at line {ref.line}:{ref.col}" if ref.line else ""
-        if ref.database.lower() in RESERVED_DATABASE_NAMES or ref.database.startswith(HIDDEN_PREFIX):
-            raise ResourceNotFoundException(f"The database {ref.database} does not exist{where}.")
-        if ref.table.startswith(HIDDEN_PREFIX):
-            raise ResourceNotFoundException(
-                f"The table {ref.table} does not exist in database {ref.database}{where}."
-            )
-
-
-def _missing_table(cursor: Any, tables: tuple[TableRef, ...]) -> ResourceNotFoundException | None:
-    """After DuckDB failed to find a relation: which database or table is missing, in AWS's words."""
-    databases = sorted({ref.database for ref in tables})
-    found = cursor.execute(
-        "SELECT s.schema_name, r.name FROM duckdb_schemas() s LEFT JOIN ("
-        "  SELECT database_name, schema_name, table_name AS name FROM duckdb_tables()"
-        "  UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal"
-        ") r ON r.database_name = s.database_name AND r.schema_name = s.schema_name "
-        "WHERE s.database_name = current_database() AND list_contains(?, lower(s.schema_name))",
-        [[name.lower() for name in databases]],
-    ).fetchall()
-    schemas = {schema.lower() for schema, _ in found}
-    relations = {(schema.lower(), name.lower()) for schema, name in found if name is not None}
-    for ref in tables:
-        where = f" at line {ref.line}:{ref.col}" if ref.line else ""
-        if ref.database.lower() not in schemas:
-            return ResourceNotFoundException(f"The database {ref.database} does not exist{where}.")
-        if (ref.database.lower(), ref.table.lower()) not in relations:
-            return ResourceNotFoundException(
-                f"The table {ref.table} does not exist in database {ref.database}{where}."
-            )
-    return None
 
 
 def _first_line(error: Exception) -> str:
@@ -245,11 +212,12 @@ def execute_query(
     now_ns = time.time_ns() if now_ns is None else now_ns
     if not isinstance(sql, str):
         raise ValidationException("QueryString must be a string")
-    shown = metadata.answer(cursor, sql)
+    source = metadata.SchemaSource(cursor) if tiers is None else tiers
+    shown = metadata.answer(source, sql)
     if shown is not None:
         return QueryResult(column_info=shown[0], rows=shown[1], elapsed_s=time.monotonic() - started)
     compiled = compile_query(sql)
-    _reject_internal(compiled.tables)
+    relations, full, generation = source.query_relations(compiled.tables, now_ns)
 
     remaining = timeout_s - (time.monotonic() - started)
     if remaining <= 0:
@@ -259,9 +227,6 @@ def execute_query(
     def interrupt() -> None:
         fired.set()
         cursor.interrupt()
-
-    full = [ref.relation for ref in compiled.tables]
-    relations, generation = tiers.query_relations(compiled.tables, now_ns) if tiers else (full, 0)
 
     def bind(template: str, relations: list[str] = relations) -> str:
         return bind_tables(bind_now(template, now_ns), relations)
@@ -274,13 +239,10 @@ def execute_query(
     stop_watching = _watch(remaining, interrupt, watchdog)
     try:
         layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts, fence)
-        if tiers is not None and relations != full and tiers.tier_generation() != generation:
+        if relations != full and source.tier_generation() != generation:
             bind = functools.partial(bind, relations=full)  # rows moved meanwhile: read both tiers
             execute = functools.partial(execute, relations=full)
             layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts, fence)
-    except duckdb.CatalogException as error:
-        missing = _missing_table(cursor, compiled.tables)
-        raise (missing or _map_duckdb_error(error, fired.is_set(), timeout_s)) from None
     except duckdb.Error as error:
         raise _map_duckdb_error(error, fired.is_set(), timeout_s) from None
     except RecursionError:

@@ -72,7 +72,10 @@ FUNCTIONS = frozenset(
         # date and time
         "date_part", "datepart", "date_sub", "date_trunc", "day", "dayofyear", "epoch", "epoch_ns",
         "hour", "isodow", "make_timestamp_ns", "minute", "month", "quarter", "second", "strftime",
-        "timezone", "to_days", "to_hours", "to_microseconds", "weekofyear", "year",
+        "timezone", "weekofyear", "year",
+        # INTERVAL literals of each unit, as DuckDB's parser names them
+        "to_microseconds", "to_milliseconds", "to_seconds", "to_minutes", "to_hours", "to_days", "to_weeks",
+        "to_months", "to_quarters", "to_years",
         # lists
         "array_contains", "array_length", "array_to_string", "flatten", "generate_series", "len",
         "list_concat", "list_distinct", "list_filter", "list_grade_up", "list_max", "list_min",

@@ -38,6 +38,7 @@ UNIT_NANOSECONDS = {
 }
 MEASURE_VALUE_TYPES = ("bigint", "double", "varchar", "boolean", "timestamp")
 
+_PLACEHOLDER_MARKS = re.compile("__TSL_TABLE_|__TSL_NOW__", re.IGNORECASE)
 _DIALECT = Trino()
 # sqlglot warns when it falls back to an opaque "Command" for a statement it cannot parse; such
 # statements are refused with a ValidationException anyway, so its warning is only log noise.
@@ -82,13 +83,15 @@ def _rewrite(tokens: list[Token], sql: str) -> list[Token]:
     while i < len(tokens):
         tok = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.token_type in (TokenType.VAR, TokenType.IDENTIFIER) and tok.text.lower().startswith(
-            RESERVED_PREFIX
-        ):
+        if tok.token_type == TokenType.VAR and tok.text.lower().startswith(RESERVED_PREFIX):
             raise ValidationException(
-                f"{_position(sql, tok.start)}: names starting with '{RESERVED_PREFIX}' are reserved"
+                f"{_position(sql, tok.start)}: names starting with '{RESERVED_PREFIX}' are reserved; "
+                "write a column of that name in double quotes"
             )
-        if tok.token_type == TokenType.STRING and "__TSL_" in tok.text.upper():
+        # the translation's placeholders are found in its text and replaced: no client text may hold one
+        if (tok.token_type == TokenType.STRING and "__TSL_" in tok.text.upper()) or (
+            tok.token_type == TokenType.IDENTIFIER and _PLACEHOLDER_MARKS.search(tok.text)
+        ):
             raise ValidationException(
                 f"{_position(sql, tok.start)}: text containing '__TSL_' is reserved (the engine's placeholders)"
             )
