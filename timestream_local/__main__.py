@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from timestream_local import __version__
-from timestream_local.lockdown import DEFAULT_MEMORY_LIMIT, MIN_MEMORY_BYTES, parse_size
+from timestream_local.lockdown import DEFAULT_MEMORY_LIMIT, MIN_MEMORY_BYTES, parse_size, split_memory
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".state" / "timestream"
 log = logging.getLogger("timestream_local")
@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-limit",
         type=_size,
         default=DEFAULT_MEMORY_LIMIT,
-        help=f"memory DuckDB may use for queries and writes, e.g. 512MB or 2GB (default: {DEFAULT_MEMORY_LIMIT}); "
-        "a query that needs more fails with an error naming the limit",
+        help=f"memory the server may use, e.g. 512MB or 2GB (default: {DEFAULT_MEMORY_LIMIT}): half for DuckDB's "
+        "work, a quarter for query results kept for paging; a query that needs more fails with an error "
+        "naming the limit",
     )
     serve.add_argument(
         "--tier-interval",
@@ -144,7 +145,10 @@ def _open_store(args: argparse.Namespace) -> Any:
 
     try:
         return Store(
-            args.data_dir, region=args.region, sync_writes=args.sync_writes, memory_limit=args.memory_limit
+            args.data_dir,
+            region=args.region,
+            sync_writes=args.sync_writes,
+            engine_memory=split_memory(args.memory_limit)[0],
         )
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
@@ -164,7 +168,12 @@ def _listen(args: argparse.Namespace, store: Any, verifier: Any) -> Any:
         return make_server(
             args.host,
             args.port,
-            lambda address: Backend(store, address, query_timeout=args.query_timeout),
+            lambda address: Backend(
+                store,
+                address,
+                query_timeout=args.query_timeout,
+                results_bytes=split_memory(args.memory_limit)[1],
+            ),
             verifier,
         )
     except OSError as error:

@@ -26,7 +26,7 @@ DEFAULT_MEMORY_LIMIT = "1GB"  # a 2-core / 4 GB bastion also runs Grafana and th
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*", re.IGNORECASE)
 _UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
           "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
-MIN_MEMORY_BYTES = 64 * 1024**2
+MIN_MEMORY_BYTES = 64 * 1000**2
 
 
 def parse_size(text: str) -> int:
@@ -36,6 +36,12 @@ def parse_size(text: str) -> int:
         raise ValueError(f"{text!r} is not a size; write it as 512MB, 1GB or 2GiB")
     number, unit = match.groups()
     return int(float(number) * _UNITS[(unit or "B").upper()])
+
+
+def split_memory(total: int) -> tuple[int, int]:
+    """The server's memory limit shared out: (DuckDB's limit, query results kept for paging). DuckDB
+    gets half; results a quarter (one result may use all of that); the rest is the server's own."""
+    return total // 2, total // 4
 
 
 def open_database(data_dir: Path, memory_limit_bytes: int) -> duckdb.DuckDBPyConnection:

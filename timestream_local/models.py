@@ -45,7 +45,10 @@ TIME_UNITS = {"MILLISECONDS": 1_000_000, "SECONDS": 1_000_000_000, "MICROSECONDS
 MAX_TIME_NS = 9_223_372_036_854_775_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-_DOUBLE = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+# A decimal number. Each character has one place in the pattern (no two neighbouring parts can both
+# take a digit), so a match fails or succeeds in linear time; values are also at most 2048 long.
+_DOUBLE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+MAX_MEASURE_VALUE_BYTES = 2048  # AWS's limit on a MeasureValue (and a dimension value)
 
 
 def validate_resource_name(value: Any, what: str, creating: bool = False) -> str:
@@ -259,6 +262,8 @@ def parse_value(raw: Any, kind: str, unit: str, label: str) -> Any:
     """A measure value of a scalar type as the Python value stored (TIMESTAMP as nanoseconds)."""
     if type(raw) is not str:
         raise RecordError(f"{label} must be a string.")
+    if len(raw) > MAX_MEASURE_VALUE_BYTES // 4 and _too_long(raw, MAX_MEASURE_VALUE_BYTES):
+        raise RecordError(f"{label} exceeds the maximum length of {MAX_MEASURE_VALUE_BYTES} bytes.")
     if kind == "BIGINT":
         return parse_bigint(raw, label)
     if kind == "DOUBLE":
@@ -275,8 +280,6 @@ def parse_value(raw: Any, kind: str, unit: str, label: str) -> Any:
         return lowered == "true"
     if kind == "TIMESTAMP":
         return parse_time(raw, TIME_UNITS[unit], unit)
-    if _too_long(raw, 2048):
-        raise RecordError(f"{label} exceeds the maximum length of 2048 bytes.")
     if not raw.isascii():
         _check_utf8(raw, label)
     return raw
@@ -329,9 +332,9 @@ def _parse_bigints(raws: list[Any]) -> list[int] | None:
 
 
 def _parse_doubles(raws: list[Any]) -> list[float] | None:
-    """parse_value's DOUBLE rule: the decimal pattern, then a finite float."""
+    """parse_value's DOUBLE rule: at most 2048 characters, the decimal pattern, then a finite float."""
     try:
-        if not all(map(_DOUBLE.fullmatch, raws)):
+        if max(map(len, raws)) > MAX_MEASURE_VALUE_BYTES // 4 or not all(map(_DOUBLE.fullmatch, raws)):
             return None
     except TypeError:
         return None

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +33,18 @@ from timestream_local.watchdog import Watchdog
 log = logging.getLogger("timestream_local.responses")
 
 Params = dict[str, Any]
-_encode = msgspec.json.encode  # the JSON the server sends, so page sizes are counted in its bytes
 MAX_PAGE_BYTES = 1_000_000
+DEFAULT_RESULTS_BYTES = 256 * 2**20  # query results kept for paging, together (and the most one may hold)
 QUERY_CACHE_SECONDS = 600
 QUERY_CACHE_ENTRIES = 64
 LAYOUT_CACHE_ENTRIES = 512  # query texts whose result column types are kept
+
+
+# AWS's length limits of the string parameters, checked before anything else reads them.
+_LENGTHS = {
+    "DatabaseName": (3, 256), "TableName": (3, 256), "KmsKeyId": (1, 2048), "ResourceARN": (1, 1011),
+    "QueryString": (1, 262_144), "QueryId": (1, 64), "NextToken": (1, 2048), "ClientToken": (32, 128),
+}  # fmt: skip
 
 
 def _string(params: Params, key: str, required: bool = True) -> str | None:
@@ -50,6 +58,12 @@ def _string(params: Params, key: str, required: bool = True) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationException(f"{key} must be a string.")
+    low, high = _LENGTHS.get(key, (0, 2048))
+    if not low <= len(value) <= high:
+        raise ValidationException(
+            f"1 validation error detected: Value at '{key[0].lower()}{key[1:]}' failed to satisfy constraint: "
+            f"Member must have length between {low} and {high} (got {len(value)})"
+        )
     return value
 
 
@@ -59,7 +73,7 @@ def _page_args(params: Params, limit: int) -> tuple[int, int]:
         max_results = limit
     if isinstance(max_results, bool) or not isinstance(max_results, int) or not 1 <= max_results <= limit:
         raise ValidationException(f"MaxResults must be an integer between 1 and {limit}.")
-    token = params.get("NextToken")
+    token = _string(params, "NextToken", required=False)
     start = 0
     if token is not None:
         try:
@@ -81,22 +95,29 @@ def _page(items: list[Any], start: int, size: int) -> tuple[list[Any], str | Non
 class StoredResult:
     query_string: str
     column_info: list[dict[str, Any]]
-    rows: list[dict[str, Any]]
+    rows: list[msgspec.Raw]  # each row's JSON, encoded once
+    size: int  # the rows' JSON bytes
     created: float = field(default_factory=time.monotonic)
 
 
 class QueryRegistry:
-    """Results kept for NextToken paging, and running queries for CancelQuery."""
+    """Results kept for NextToken paging (at most ``max_bytes`` of them, oldest dropped first), and
+    running queries for CancelQuery."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_RESULTS_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._results: OrderedDict[str, StoredResult] = OrderedDict()
-        self._running: dict[str, Any] = {}
+        self._bytes = 0
+        self._running: dict[str, tuple[Any, threading.Event]] = {}
         self._cancelled: set[str] = set()
 
-    def start(self, query_id: str, cursor: Any) -> None:
+    def start(self, query_id: str, cursor: Any) -> threading.Event:
+        """Register a running query; the event it returns is set when the query is cancelled."""
+        stop = threading.Event()
         with self._lock:
-            self._running[query_id] = cursor
+            self._running[query_id] = (cursor, stop)
+        return stop
 
     def finish(self, query_id: str) -> bool:
         """Forget a running query; True when it was cancelled meanwhile."""
@@ -109,21 +130,26 @@ class QueryRegistry:
 
     def cancel(self, query_id: str) -> str:
         with self._lock:
-            cursor = self._running.get(query_id)
-            if cursor is not None:
+            running = self._running.get(query_id)
+            if running is not None:
                 self._cancelled.add(query_id)
-                cursor.interrupt()
+                running[1].set()
+                running[0].interrupt()
                 return f"Query {query_id} was cancelled."
-            if self._results.pop(query_id, None) is not None:
+            if self._pop(query_id) is not None:
                 return f"Query {query_id} had already finished; its remaining pages were discarded."
         raise ValidationException(f"The query ID {query_id} does not match a running or paged query.")
 
     def store(self, query_id: str, result: StoredResult) -> None:
         with self._lock:
             self._expire()
+            self._pop(query_id)
             self._results[query_id] = result
-            while len(self._results) > QUERY_CACHE_ENTRIES:
-                self._results.popitem(last=False)
+            self._bytes += result.size
+            while len(self._results) > 1 and (
+                len(self._results) > QUERY_CACHE_ENTRIES or self._bytes > self.max_bytes
+            ):
+                self._pop(next(iter(self._results)))
 
     def get(self, query_id: str) -> StoredResult | None:
         with self._lock:
@@ -132,12 +158,23 @@ class QueryRegistry:
 
     def drop(self, query_id: str) -> None:
         with self._lock:
-            self._results.pop(query_id, None)
+            self._pop(query_id)
+
+    @property
+    def stored_bytes(self) -> int:
+        with self._lock:
+            return self._bytes
+
+    def _pop(self, query_id: str) -> StoredResult | None:
+        result = self._results.pop(query_id, None)
+        if result is not None:
+            self._bytes -= result.size
+        return result
 
     def _expire(self) -> None:
         deadline = time.monotonic() - QUERY_CACHE_SECONDS
         for key in [k for k, v in self._results.items() if v.created < deadline]:
-            del self._results[key]
+            self._pop(key)
 
 
 def parse_body(body: bytes) -> Params:
@@ -161,11 +198,21 @@ def _ingested(memory: int, magnetic: int) -> dict[str, Any]:
 class Backend:
     """Implements every supported action against one Store."""
 
-    def __init__(self, store: Store, address: str, query_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        address: str,
+        query_timeout: float = 60.0,
+        results_bytes: int = DEFAULT_RESULTS_BYTES,
+    ) -> None:
         self.store = store
         self.address = address
         self.query_timeout = query_timeout
-        self.queries = QueryRegistry()
+        self.results_bytes = results_bytes  # one result, and all results kept for paging together
+        self.queries = QueryRegistry(results_bytes)
+        # Translating a query is Python work that cannot be interrupted: it runs on these threads, and
+        # a client whose timeout passes meanwhile gets its answer at the deadline (see execute_query).
+        self.compiler = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tsl-translate")
         self.watchdog = Watchdog()  # enforces query_timeout; its thread starts with the first query
         self.layouts: LruCache[str, Any] = LruCache(LAYOUT_CACHE_ENTRIES)
         self.guard: Any = None  # query/guard.py's Guard, made with the query engine on the first query
@@ -307,14 +354,12 @@ class Backend:
     # ----------------------------------------------------------------------------------- queries
     def query(self, params: Params, statements_factory: Any) -> dict[str, Any]:
         query_string = _string(params, "QueryString")
-        if not 1 <= len(query_string) <= 262144:
-            raise ValidationException("QueryString must be between 1 and 262144 characters long.")
         max_rows = params.get("MaxRows")
         if max_rows is not None and (
             isinstance(max_rows, bool) or not isinstance(max_rows, int) or not 1 <= max_rows <= 1000
         ):
             raise ValidationException("MaxRows must be an integer between 1 and 1000.")
-        token = params.get("NextToken")
+        token = _string(params, "NextToken", required=False)
         if token is not None:
             query_id, offset = self._decode_token(token)
             stored = self.queries.get(query_id)
@@ -346,17 +391,20 @@ class Backend:
         self.store.sync()
         statements = statements_factory()
         cursor = statements.cursor
-        self.queries.start(query_id, cursor)
+        stop = self.queries.start(query_id, cursor)
         try:
             result = execute_query(
                 cursor,
                 query_string,
                 timeout_s=self.query_timeout,
+                max_result_bytes=self.results_bytes,
                 tiers=self.store,
                 watchdog=self.watchdog,
                 layouts=self.layouts,
                 prepared=statements,
                 fence=self.guard,
+                compiler=self.compiler,
+                stop=stop,
             )
         except TimestreamError:
             self.queries.finish(query_id)
@@ -367,7 +415,7 @@ class Backend:
             raise
         if self.queries.finish(query_id):
             raise ValidationException(f"Query {query_id} was cancelled.")
-        return StoredResult(query_string, list(result.column_info), list(result.rows))
+        return StoredResult(query_string, list(result.column_info), result.encoded_rows, result.size)
 
     @staticmethod
     def _decode_token(token: Any) -> tuple[str, int]:
@@ -403,23 +451,17 @@ class Backend:
         return body
 
     @staticmethod
-    def _page_rows(rows: list[Any], offset: int, max_rows: int | None) -> tuple[list[Any], int]:
-        """The rows of the page starting at `offset` and their size in JSON bytes.
-
-        Without MaxRows a page ends once it holds MAX_PAGE_BYTES of JSON. Most results fit in one
-        page, which a single encoding of the remaining rows shows; only bigger ones are measured
-        row by row.
-        """
+    def _page_rows(
+        rows: list[msgspec.Raw], offset: int, max_rows: int | None
+    ) -> tuple[list[msgspec.Raw], int]:
+        """The rows of the page starting at `offset` and their size in JSON bytes (each row is
+        encoded already). Without MaxRows a page ends once it holds MAX_PAGE_BYTES of JSON."""
         if max_rows is not None:
             page = rows[offset : offset + max_rows]
-            return page, len(_encode(page))
-        remaining = rows[offset:]
-        whole = len(_encode(remaining))
-        if whole <= MAX_PAGE_BYTES:
-            return remaining, whole
+            return page, sum(map(len, page))
         end, size = offset, 0
         while end < len(rows) and (end == offset or size < MAX_PAGE_BYTES):
-            size += len(_encode(rows[end]))
+            size += len(rows[end])
             end += 1
         return rows[offset:end], size
 

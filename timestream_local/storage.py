@@ -106,7 +106,7 @@ class Store:
         flush_interval: float = 0.25,
         sync_writes: bool = False,
         streaming_writes: bool = True,
-        memory_limit: int = lockdown.parse_size(lockdown.DEFAULT_MEMORY_LIMIT),
+        engine_memory: int = lockdown.split_memory(lockdown.parse_size(lockdown.DEFAULT_MEMORY_LIMIT))[0],
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir.resolve()
@@ -121,7 +121,7 @@ class Store:
         self._db_lock = threading.RLock()
         self._known_names: set[str] = set()
         self._failure: str | None = None
-        self._con = lockdown.open_database(self.data_dir, memory_limit)
+        self._con = lockdown.open_database(self.data_dir, engine_memory)
         self._databases: dict[str, DatabaseInfo] = {}
         self._tables: dict[tuple[str, str], TableInfo] = {}
         self._files: dict[int, list[MagneticFile]] = {}

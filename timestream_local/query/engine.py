@@ -14,15 +14,18 @@ a connection has prepared (``prepared.py``), which spare DuckDB parsing the text
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import duckdb
+import msgspec
 from sqlglot import exp
 
 from timestream_local.exceptions import TimestreamError, ValidationException
@@ -36,6 +39,9 @@ from timestream_local.watchdog import Watchdog
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_RESULT_ROWS = 1_000_000
+DEFAULT_MAX_RESULT_BYTES = 256 * 2**20
+FETCH_ROWS = 2048  # rows fetched, encoded and checked against the limits at a time
+_encode = msgspec.json.encode
 _DUCKDB_USER_ERRORS = (
     duckdb.BinderException, duckdb.CatalogException, duckdb.ConversionException,
     duckdb.InvalidInputException, duckdb.OutOfRangeException, duckdb.ParserException,
@@ -71,10 +77,20 @@ class QueryCancelledError(ValidationException):
 @dataclass
 class QueryResult:
     column_info: list[dict[str, Any]]
-    rows: list[dict[str, Any]]
-    duckdb_sql: str = ""
+    encoded_rows: list[msgspec.Raw]  # each row's Timestream JSON, ready to be sent
     elapsed_s: float = 0.0
+    duckdb_sql: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """The rows' JSON bytes."""
+        return sum(map(len, self.encoded_rows))
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows as Timestream's JSON objects ({"Data": [Datum, ...]})."""
+        return [msgspec.json.decode(raw) for raw in self.encoded_rows]
 
 
 @dataclass(frozen=True)
@@ -147,25 +163,67 @@ def _run(
     compiled: CompiledQuery,
     bind: Callable[[str], str],
     execute: Callable[[str], Any],
-    limit: int,
     layouts: LruCache[str, _Layout],
     fence: guard.Guard,
-) -> tuple[_Layout, list[tuple[Any, ...]]]:
+) -> _Layout:
+    """Run the query (DuckDB materialises its result); returns its layout, the cursor ready to fetch."""
     cached = layouts.get(compiled.sql) if compiled.fixed_columns else None
     if cached is not None:
         try:
-            rows = execute(cached.final_sql).fetchmany(limit)
+            execute(cached.final_sql)
             if _signature(cursor.description) == cached.signature:
-                return cached, rows
+                return cached
         except (duckdb.BinderException, duckdb.CatalogException):
             pass  # the tables changed under the cached layout: plan again below
         layouts.drop(compiled.sql)
     layout = _layout(cursor, compiled.sql, bind, fence)
-    rows = execute(layout.final_sql).fetchmany(limit)
+    execute(layout.final_sql)
     layout = _Layout(layout.names, layout.shapes, layout.final_sql, _signature(cursor.description))
     if compiled.fixed_columns:
         layouts.put(compiled.sql, layout)
-    return layout, rows
+    return layout
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """What a query may still spend: its deadline (time.monotonic()), rows and JSON bytes."""
+
+    deadline: float
+    timeout_s: float
+    max_rows: int
+    max_bytes: int
+    stop: threading.Event  # set when the query is cancelled
+
+
+def _fetch(cursor: Any, layout: _Layout, budget: _Budget) -> tuple[list[msgspec.Raw], int]:
+    """The result's rows, each already encoded as its Timestream JSON, and their total size. Rows are
+    fetched and encoded a chunk at a time, so that neither the Python objects of the whole result
+    nor a time past the deadline are ever spent: the size and row limits, the deadline and a
+    cancellation are checked after every chunk."""
+    encode = results.row_encoder(layout.shapes)
+    rows: list[msgspec.Raw] = []
+    size = 0
+    while chunk := cursor.fetchmany(FETCH_ROWS):
+        for row in chunk:
+            raw = encode(row)
+            size += len(raw)
+            rows.append(raw)
+        if len(rows) > budget.max_rows:
+            raise ValidationException(
+                f"The query returns more than {budget.max_rows:,} rows; add a LIMIT or narrow the filters."
+            )
+        if size > budget.max_bytes:
+            raise ValidationException(
+                f"The query's result is larger than the server's limit of {budget.max_bytes / 2**20:,.0f} MiB "
+                "(a quarter of --memory-limit); add a LIMIT, aggregate, or narrow the filters."
+            )
+        if budget.stop.is_set():
+            raise QueryCancelledError("The query was cancelled.")
+        if time.monotonic() > budget.deadline:
+            raise QueryTimeoutError(
+                f"The query exceeded the query timeout of {budget.timeout_s:g} s and was stopped."
+            )
+    return rows, size
 
 
 def _watch(seconds: float, interrupt: Callable[[], None], watchdog: Watchdog | None) -> Callable[[], None]:
@@ -178,6 +236,21 @@ def _watch(seconds: float, interrupt: Callable[[], None], watchdog: Watchdog | N
     return timer.cancel
 
 
+def _compile(sql: str, remaining: float, timeout_s: float, compiler: Executor | None) -> CompiledQuery:
+    """compile_query within the time left: on the server's compiler threads, whose result the client
+    stops waiting for at the deadline (the translation, linear in the query's size, then finishes
+    in the background and is cached), or inline without them."""
+    if compiler is None:
+        return compile_query(sql)
+    future = compiler.submit(compile_query, sql)
+    try:
+        return future.result(timeout=max(remaining, 0.0))
+    except concurrent.futures.TimeoutError:
+        raise QueryTimeoutError(
+            f"The query exceeded the query timeout of {timeout_s:g} s and was stopped."
+        ) from None
+
+
 def execute_query(
     cursor: Any,
     sql: str,
@@ -185,11 +258,14 @@ def execute_query(
     *,
     now_ns: int | None = None,
     max_result_rows: int = DEFAULT_MAX_RESULT_ROWS,
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
     layouts: LruCache[str, _Layout] | None = None,
     tiers: Tiers | None = None,
     watchdog: Watchdog | None = None,
     prepared: PreparedStatements | None = None,
     fence: guard.Guard | None = None,
+    compiler: Executor | None = None,
+    stop: threading.Event | None = None,
 ) -> QueryResult:
     """Run one Timestream SQL query; raise ValidationException / ResourceNotFoundException / a timeout.
 
@@ -197,12 +273,16 @@ def execute_query(
     (the timeout interrupts it); ``now_ns`` fixes "now" (UTC nanoseconds) for ``now()`` /
     ``ago()``, by default the current time. With ``tiers`` (the store) a table whose rows the query
     bounds to a recent window is read from the memory tier alone when no magnetic file is that
-    recent; if rows moved between tiers while the query ran, it runs again over both tiers. A
-    server passes its ``watchdog`` to enforce the timeout; without one a timer thread does. With
-    ``layouts`` the result column types of a query text are planned once and reused. With
-    ``prepared`` (the statements ``cursor`` has prepared) a text is parsed once per connection.
-    Every new translation passes ``fence`` (query/guard.py; one that remembers what it let through
-    is kept by the server) before DuckDB sees it.
+    recent; if rows moved between tiers while the query ran, it runs again over both tiers. Without
+    it the tables are DuckDB schemas and relations (metadata.SchemaSource). A server passes its
+    ``watchdog`` to enforce the timeout; without one a timer thread does. With ``layouts`` the
+    result column types of a query text are planned once and reused. With ``prepared`` (the
+    statements ``cursor`` has prepared) a text is parsed once per connection. Every new translation
+    passes ``fence`` (query/guard.py; one that remembers what it let through is kept by the server)
+    before DuckDB sees it. ``compiler`` (the server's threads for translating) keeps even the
+    translation within the timeout; ``stop`` is set to cancel the query. The timeout covers
+    translating, running, fetching and encoding; the result may hold at most ``max_result_rows``
+    rows and ``max_result_bytes`` bytes of JSON.
     """
     layouts = LruCache(1) if layouts is None else layouts
     fence = guard.Guard() if fence is None else fence
@@ -215,13 +295,18 @@ def execute_query(
     source = metadata.SchemaSource(cursor) if tiers is None else tiers
     shown = metadata.answer(source, sql)
     if shown is not None:
-        return QueryResult(column_info=shown[0], rows=shown[1], elapsed_s=time.monotonic() - started)
-    compiled = compile_query(sql)
+        return QueryResult(
+            shown[0], [msgspec.Raw(_encode(row)) for row in shown[1]], time.monotonic() - started
+        )
+    compiled = _compile(sql, timeout_s - (time.monotonic() - started), timeout_s, compiler)
     relations, full, generation = source.query_relations(compiled.tables, now_ns)
 
     remaining = timeout_s - (time.monotonic() - started)
     if remaining <= 0:
         raise QueryTimeoutError(f"The query exceeded the query timeout of {timeout_s:g} s and was stopped.")
+    budget = _Budget(
+        started + timeout_s, timeout_s, max_result_rows, max_result_bytes, stop or threading.Event()
+    )
     fired = threading.Event()
 
     def interrupt() -> None:
@@ -238,25 +323,22 @@ def execute_query(
 
     stop_watching = _watch(remaining, interrupt, watchdog)
     try:
-        layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts, fence)
+        layout = _run(cursor, compiled, bind, execute, layouts, fence)
         if relations != full and source.tier_generation() != generation:
             bind = functools.partial(bind, relations=full)  # rows moved meanwhile: read both tiers
             execute = functools.partial(execute, relations=full)
-            layout, rows = _run(cursor, compiled, bind, execute, max_result_rows + 1, layouts, fence)
+            layout = _run(cursor, compiled, bind, execute, layouts, fence)
+        rows, size = _fetch(cursor, layout, budget)
     except duckdb.Error as error:
         raise _map_duckdb_error(error, fired.is_set(), timeout_s) from None
     except RecursionError:
         raise ValidationException("the query is nested too deeply") from None
     finally:
         stop_watching()
-    if len(rows) > max_result_rows:
-        raise ValidationException(
-            f"The query returns more than {max_result_rows:,} rows; add a LIMIT or narrow the filters."
-        )
     return QueryResult(
         column_info=[results.column_info(n, s) for n, s in zip(layout.names, layout.shapes, strict=True)],
-        rows=results.to_wire(rows, layout.shapes),
-        duckdb_sql=bind(compiled.sql),
+        encoded_rows=rows,
         elapsed_s=time.monotonic() - started,
-        stats={"rows": len(rows)},
+        duckdb_sql=bind(compiled.sql),
+        stats={"rows": len(rows), "bytes": size},
     )

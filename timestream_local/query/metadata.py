@@ -17,8 +17,11 @@ from timestream_local.exceptions import ResourceNotFoundException, ValidationExc
 
 _NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z0-9_.\-]+)'
 _LIKE = r"(?:\s+LIKE\s+'((?:[^']|'')*)')?"
-SHOW_DATABASES = re.compile(rf"^\s*SHOW\s+DATABASES{_LIKE}\s*;?\s*$", re.IGNORECASE)
-SHOW_TABLES = re.compile(rf"^\s*SHOW\s+TABLES(?:\s+(?:FROM|IN)\s+({_NAME}))?{_LIKE}\s*;?\s*$", re.IGNORECASE)
+# Each part can match in one way only (no two neighbouring parts both take spaces), so a match
+# fails or succeeds in linear time whatever the text.
+_END = r"\s*(?:;\s*)?$"
+SHOW_DATABASES = re.compile(rf"^\s*SHOW\s+DATABASES{_LIKE}{_END}", re.IGNORECASE)
+SHOW_TABLES = re.compile(rf"^\s*SHOW\s+TABLES(?:\s+(?:FROM|IN)\s+({_NAME}))?{_LIKE}{_END}", re.IGNORECASE)
 _SHOW = re.compile(r"^\s*(SHOW|DESCRIBE)\b", re.IGNORECASE)
 # DuckDB's own schemas, never Timestream databases in a plain DuckDB database
 _BUILTIN_SCHEMAS = ("main", "temp", "information_schema", "pg_catalog", "system", "__tsl")

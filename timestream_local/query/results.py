@@ -2,7 +2,7 @@
 
 Timestamps must keep their nanoseconds, which DuckDB's Python conversion would drop, so columns
 holding timestamps are wrapped in SQL that turns them into epoch nanoseconds first (``prepare``);
-``to_wire`` then formats every value the way Timestream prints it.
+``row_encoder`` then formats every value the way Timestream prints it and encodes each row.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from timestream_local.catalog import quote
 from timestream_local.models import format_ns
@@ -223,8 +225,14 @@ def datum_converter(shape: Shape) -> Callable[[Any], dict[str, Any]]:
     return row
 
 
-def to_wire(rows: Sequence[Sequence[Any]], shapes: Sequence[Shape]) -> list[dict[str, Any]]:
+def row_encoder(shapes: Sequence[Shape]) -> Callable[[Sequence[Any]], msgspec.Raw]:
+    """A function turning one fetched row into its Timestream JSON ({"Data": [...]}), encoded."""
     converters = [datum_converter(shape) for shape in shapes]
-    return [
-        {"Data": [convert(value) for convert, value in zip(converters, row, strict=True)]} for row in rows
-    ]
+    encode = msgspec.json.encode
+
+    def row(values: Sequence[Any]) -> msgspec.Raw:
+        return msgspec.Raw(
+            encode({"Data": [convert(value) for convert, value in zip(converters, values, strict=True)]})
+        )
+
+    return row
