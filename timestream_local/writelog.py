@@ -38,6 +38,7 @@ import errno
 import json
 import logging
 import os
+import shlex
 import struct
 import zlib
 from collections.abc import Iterator
@@ -115,7 +116,7 @@ class _Segment:
             f"the write log file {self.path} is damaged at byte {offset}: {problem}. The start stops so "
             f"that nothing is dropped silently; {len(self.entries)} whole entries precede the damage{first}. "
             f"Copy the file somewhere safe, then either cut it to its whole entries with "
-            f"`truncate -s {offset} {self.path}` (the entries from byte {offset} on are then not replayed) "
+            f"`truncate -s {offset} {shlex.quote(str(self.path))}` (the entries from byte {offset} on are then not replayed) "
             f"or move it out of {self.path.parent} (none of its entries are replayed), and start again."
         )
 
