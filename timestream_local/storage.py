@@ -1140,7 +1140,8 @@ class Store:
             self._sql("COMMIT")
         except Exception as error:
             self._rollback()
-            if _is_environmental(error):
+            # the database's memory limit may fit one entry at a time where the whole batch did not
+            if _is_environmental(error) and not isinstance(error, duckdb.OutOfMemoryException):
                 self._hold(batch, error)
             log.warning(
                 "committing %d buffered entries failed (%s); applying them one at a time",
