@@ -25,6 +25,7 @@ import pytest
 
 from tests.services import ROOT, start_timestream_local
 from tests.timestream_local.store_helpers import create_table, now_ms, query_rows
+from tests.timestream_local.test_upgrade import _layout_1
 from timestream_local import models
 from timestream_local.storage import Store
 from timestream_local.writelog import WriteLog, WriteLogDamaged
@@ -350,6 +351,40 @@ def test_a_torn_tail_is_dropped_with_a_log_line_and_the_rest_replayed(tmp_path):
     try:
         assert _stored_batches(service, database, table) == dict.fromkeys(range(8), BATCH)
         assert "damaged" not in service.log()
+    finally:
+        service.stop()
+
+
+def test_an_older_stores_text_log_is_replayed_after_the_layout_upgrade(tmp_path):
+    """What a killed older version leaves: a layout-1 data directory whose write log (text headers, no
+    checksums) holds acknowledged entries not yet applied, the last one cut short."""
+    data_dir = tmp_path / "data"
+    now = time.time_ns()
+    _layout_1(data_dir, now)
+    folder = data_dir / "wal"
+    folder.mkdir()
+    entries = b""
+    for seq, location in ((1, "f"), (2, "g")):
+        body = json.dumps({
+            "DatabaseName": "iot", "TableName": "pm25",
+            "CommonAttributes": {"MeasureName": "pm2.5", "MeasureValueType": "BIGINT", "TimeUnit": "NANOSECONDS"},
+            "Records": [{
+                "Dimensions": [{"Name": "city", "Value": "Beijing"}, {"Name": "location", "Value": location}],
+                "MeasureValue": str(seq * 10), "Time": str(now - seq),
+            }],
+        }).encode()  # fmt: skip
+        entries += f"{seq} 1 {len(body)} null\n".encode() + body + b"\n"
+    (folder / f"{1:020d}.log").write_bytes(entries + b"3 1 400 null\n{")
+    service = start_timestream_local(data_dir)
+    try:
+        _, query = _clients(service)
+        rows = query_rows(
+            query, "SELECT location, measure_value::bigint AS v FROM iot.pm25 ORDER BY location"
+        )
+        assert [(r["location"], r["v"]) for r in rows] == [
+            ("a", "1"), ("b", "2"), ("c", None), ("d", "4"), ("e", None), ("f", "10"), ("g", "20"),
+        ]  # fmt: skip
+        assert f"at the end of {folder / f'{1:020d}.log'} from byte {len(entries)}" in service.log()
     finally:
         service.stop()
 
