@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between passes that move aged rows to the magnetic tier and expire old ones (default: 60)",
     )
     serve.add_argument(
+        "--flush-interval",
+        type=_positive,
+        default=0.25,
+        help="seconds between commits of logged writes to the database (default: 0.25; sooner once 20,000 "
+        "rows wait); acknowledged writes are safe in the write log meanwhile",
+    )
+    serve.add_argument(
         "--sync-writes",
         action="store_true",
         help="fsync the write log before acknowledging each WriteRecords (survives power loss, not only a "
@@ -141,15 +148,24 @@ def _check_config(args: argparse.Namespace) -> None:
 
 
 def _open_store(args: argparse.Namespace) -> Any:
-    from timestream_local.storage import Store  # noqa: PLC0415 - keep --help fast
+    from timestream_local.storage import Store, describe_failure  # noqa: PLC0415 - keep --help fast
+    from timestream_local.writelog import WriteLogDamaged, describe_os_error  # noqa: PLC0415
 
     try:
         return Store(
             args.data_dir,
             region=args.region,
             sync_writes=args.sync_writes,
+            flush_interval=args.flush_interval,
             engine_memory=split_memory(args.memory_limit)[0],
         )
+    except WriteLogDamaged as error:
+        raise ConfigError(str(error)) from error
+    except OSError as error:
+        where = f" at {error.filename}" if error.filename else ""
+        raise ConfigError(
+            f"cannot open the store in {args.data_dir}: {describe_os_error(error, 'the data directory')}{where}."
+        ) from error
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise ConfigError(
@@ -158,6 +174,8 @@ def _open_store(args: argparse.Namespace) -> Any:
         raise ConfigError(
             f"cannot open the store in {args.data_dir}: {str(error).splitlines()[0]}"
         ) from error
+    except duckdb.Error as error:  # e.g. the disk is full: the start's own commits fail
+        raise ConfigError(f"cannot open the store in {args.data_dir}: {describe_failure(error)}.") from error
 
 
 def _listen(args: argparse.Namespace, store: Any, verifier: Any) -> Any:

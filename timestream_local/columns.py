@@ -61,3 +61,12 @@ class Columns:
                 if name not in other.data:
                     column.extend(padding)
         self.count += other.count
+
+    def slice(self, start: int, stop: int) -> Columns:
+        """Rows start..stop-1 as new Columns, without the columns that hold no value there."""
+        data = {}
+        for name, values in self.data.items():
+            part = values[start:stop]
+            if part.count(None) != len(part):
+                data[name] = part
+        return Columns(stop - start, data)

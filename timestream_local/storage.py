@@ -7,15 +7,17 @@ serialised); readers get their own cursor and see committed data.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import duckdb
 import msgspec
@@ -42,7 +44,15 @@ from timestream_local.exceptions import (
 )
 from timestream_local.models import ParsedRecord, RecordError, Rejection, Retention, WriteRequest
 from timestream_local.spans import TimeSpans
-from timestream_local.writelog import PendingWrites, WriteLog
+from timestream_local.writelog import (
+    LogEntry,
+    PendingBatch,
+    PendingWrites,
+    Position,
+    WriteLog,
+    WriteLogError,
+    describe_os_error,
+)
 
 if TYPE_CHECKING:  # the query engine (sqlglot) is loaded only when a query arrives
     from timestream_local.query.translate import TableRef
@@ -95,6 +105,32 @@ def _same_value(values: list[Any]) -> bool:
     return values.count(first) == len(values) and len(set(map(type, values))) == 1
 
 
+def _is_environmental(error: BaseException) -> bool:
+    """Whether a failed commit is the machine's doing (disk, memory, a dead database), not the rows':
+    then the rows wait for the next try instead of being set aside."""
+    environmental = (
+        OSError,
+        MemoryError,
+        duckdb.IOException,
+        duckdb.OutOfMemoryException,
+        duckdb.TransactionException,  # COMMIT itself failed (e.g. the database's WAL could not be written)
+        duckdb.InterruptException,
+        duckdb.FatalException,
+        duckdb.PermissionException,
+    )
+    return isinstance(error, environmental) or "No space left on device" in str(error)
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line naming the cause, e.g. 'the disk holding the database is full (ENOSPC: ...)'."""
+    if isinstance(error, OSError) and error.errno is not None:
+        return describe_os_error(error, "the data directory")
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    if "No space left on device" in first_line:
+        return f"the disk holding the database is full (ENOSPC): {first_line}"
+    return f"{type(error).__name__}: {first_line}"
+
+
 class Store:
     """The whole persistent state of one timestream_local instance."""
 
@@ -120,7 +156,11 @@ class Store:
         self._lock = threading.RLock()
         self._db_lock = threading.RLock()
         self._known_names: set[str] = set()
+        # Why writes are refused: _failure until a restart (the database is unusable), _stalled until
+        # a commit succeeds again (e.g. its disk was full); _log_trouble only names a failing write log.
         self._failure: str | None = None
+        self._stalled: str | None = None
+        self._log_trouble: str | None = None
         self._con = lockdown.open_database(self.data_dir, engine_memory)
         self._databases: dict[str, DatabaseInfo] = {}
         self._tables: dict[tuple[str, str], TableInfo] = {}
@@ -130,8 +170,14 @@ class Store:
         self._closed = False
         self._bootstrap()
         self._pending = PendingWrites()
+        self._carry: PendingBatch | None = None  # taken rows a failed commit left (under _db_lock)
         self._log = WriteLog(self.data_dir / "wal", sync=sync_writes)
-        self._replay_log()
+        try:
+            self._replay_log()
+        except BaseException:
+            self._log.close()
+            self._con.close()
+            raise
         self._flush_interval = flush_interval
         self._flush_wakeup = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="tsl-flusher", daemon=True)
@@ -545,14 +591,14 @@ class Store:
         if batch is None:
             return None
         with self._lock:
-            if self._failure:
-                return None
+            if self._failure or self._stalled:
+                return None  # the full path answers with the reason
             table = self._tables.get((batch.database, batch.table))
             stored = None if table is None else self._streaming_spans(table, batch)
             if table is None or stored is None:
                 return None
-            seq = self._log.append(table.id, None, body)
-            self._pending.add(table.id, batch.rows, seq)
+            seq, position = self._append_log(table.id, None, body)
+            self._pending.add(table.id, batch.rows, seq, position)
             if self._pending.size >= FLUSH_ROWS:
                 self._flush_wakeup.set()
             series = self._series_for(table)
@@ -830,7 +876,12 @@ class Store:
         if schema_change or replaced:
             with self._db_lock:
                 self._flush(holding_lock=True)
-                self._apply_sync(table, inserts, replaced, schema_change)
+                try:
+                    self._apply_sync(table, inserts, replaced, schema_change)
+                except duckdb.Error as error:
+                    raise InternalServerException(
+                        f"The records were not stored: {describe_failure(error)}. Nothing of this call was kept."
+                    ) from error
         else:
             self._apply_buffered(table, request, inserts)
         series = self._series_for(table)
@@ -874,7 +925,7 @@ class Store:
             self._insert_rows(table, Columns.from_records(inserts))
             self._sql("COMMIT")
         except Exception:
-            self._sql("ROLLBACK")
+            self._rollback()
             if schema_change:  # reload the table's description as committed
                 self._reload_table(table)
             raise
@@ -924,29 +975,108 @@ class Store:
         body = request.raw
         if body is None:
             body = json.dumps({"CommonAttributes": request.common, "Records": request.records}).encode()
-        seq = self._log.append(table.id, indexes, body)
-        self._pending.add(table.id, Columns.from_records(inserts), seq)
+        seq, position = self._append_log(table.id, indexes, body)
+        self._pending.add(table.id, Columns.from_records(inserts), seq, position)
         if self._pending.size >= FLUSH_ROWS:
             self._flush_wakeup.set()
 
+    def _append_log(self, table_id: int, indexes: list[int] | None, body: bytes) -> tuple[int, Position]:
+        """Log an entry (under the store lock). When the log cannot take it, nothing of it stays there
+        and the call fails naming the cause; the next append tries again by itself."""
+        try:
+            logged = self._log.append(table_id, indexes, body)
+        except WriteLogError as error:
+            if self._log_trouble is None:
+                log.error("WriteRecords calls fail: %s; they work again once that is fixed", error)
+            self._log_trouble = str(error)
+            remedy = "the disk has room" if "is full" in str(error) else "that is fixed"
+            raise InternalServerException(
+                f"The records were not stored: {error}. Nothing of this call was kept; retry it (writes work "
+                f"again by themselves once {remedy})."
+            ) from error
+        if self._log_trouble is not None:
+            log.warning("the write log takes entries again (after: %s)", self._log_trouble)
+            self._log_trouble = None
+        return logged
+
     def _replay_log(self) -> None:
+        """Apply the entries that the last run acknowledged but did not commit. An entry that cannot be
+        parsed again (e.g. rules became stricter since) is set aside, not allowed to stop the start."""
         applied = self._state("log_applied_seq", 0)
         replayed = 0
         by_id = {t.id: t for t in self._tables.values()}
-        for seq, table_id, indexes, request in self._log.read_after(applied):
-            records = request.get("Records") or []
-            parser = models.RecordParser(request.get("CommonAttributes") or {}, self._known_names)
-            rows = [
-                parser.parse(i, records[i]) for i in (range(len(records)) if indexes is None else indexes)
-            ]
-            if table_id in by_id:
-                self._pending.add(table_id, Columns.from_records(rows), seq)
-                replayed += len(rows)
-            else:
-                self._pending.advance(seq)
+        for entry in self._log.read_after(applied):
+            table = by_id.get(entry.table_id)
+            if table is None:  # the table was deleted after the entry was logged
+                self._pending.advance(entry.seq)
+                continue
+            try:
+                rows = self._parse_entry(entry)
+            except Exception as error:
+                self._set_aside(table, entry, f"the logged request cannot be read again: {error}")
+                self._pending.advance(entry.seq)
+                continue
+            self._pending.add(entry.table_id, rows, entry.seq, entry.position)
+            replayed += rows.count
         if replayed:
             log.info("replaying %d acknowledged records from the write log", replayed)
-        self._flush()
+        try:
+            self._flush()
+        except InternalServerException as error:
+            if self._failure:
+                raise
+            log.error("%s", error.message)  # the flusher retries; the server starts meanwhile
+
+    def _parse_entry(self, entry: LogEntry) -> Columns:
+        request = json.loads(entry.body)
+        records = request.get("Records") or []
+        parser = models.RecordParser(request.get("CommonAttributes") or {}, self._known_names)
+        indexes = range(len(records)) if entry.indexes is None else entry.indexes
+        return Columns.from_records(parser.parse(i, records[i]) for i in indexes)
+
+    def _set_aside(self, table: TableInfo | None, entry: LogEntry, reason: str) -> Path:
+        """Write a log entry that cannot be applied to <data dir>/quarantine/<seq>.json (with the reason
+        and the request as received), durably, before the applied sequence number passes it. Raises
+        OSError when that file cannot be written (then the entry stays in the log)."""
+        folder = self.data_dir / "quarantine"
+        folder.mkdir(exist_ok=True)
+        try:
+            request: Any = json.loads(entry.body)
+            key = "request"
+        except ValueError:
+            request, key = base64.b64encode(entry.body).decode(), "request_base64"
+        document = {
+            "seq": entry.seq,
+            "database": None if table is None else table.database,
+            "table": None if table is None else table.name,
+            "reason": reason,
+            "set_aside_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "accepted_record_indexes": entry.indexes,
+            key: request,
+        }
+        target = folder / f"{entry.seq:020d}.json"
+        partial = target.with_suffix(".json.partial")
+        with partial.open("w", encoding="utf-8") as file:
+            json.dump(document, file, indent=1)
+            file.write("\n")
+            file.flush()
+            os.fsync(file.fileno())
+        partial.replace(target)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        name = "an unknown table" if table is None else f"{table.database}.{table.name}"
+        log.error(
+            "acknowledged write-log entry %d for %s cannot be applied (%s); it was set aside in %s. Its records "
+            "are not in the table: fix the cause and write them again from that file.",
+            entry.seq,
+            name,
+            reason,
+            target,
+        )
+        return target
 
     def _check_healthy(self) -> None:
         if self._failure:
@@ -954,60 +1084,152 @@ class Store:
                 f"Writes are stopped after a storage failure ({self._failure}); restart the server "
                 "(acknowledged writes are kept in the write log)."
             )
+        if self._stalled:
+            raise InternalServerException(
+                f"Writes are paused: acknowledged writes cannot be committed to the database ({self._stalled}). "
+                "They are kept in the write log and retried every second; writes resume by themselves once "
+                "that is fixed."
+            )
 
     def _flush(self, holding_lock: bool = False) -> None:
         """Commit every pending row to DuckDB; on return all acknowledged writes are visible to queries.
 
         Pending rows are taken and the DuckDB lock acquired while holding the store lock, so commits
-        happen in log order; the insert itself runs without the store lock.
+        happen in log order; the insert itself runs without the store lock. Rows a failed commit left
+        (`_carry`, kept under the DuckDB lock) go first. Raises InternalServerException naming the cause
+        when the database cannot commit; the rows then stay pending (and in the log) for the next try.
         """
         if not holding_lock:
             self._lock.acquire()
         try:
-            batches, last_seq = self._pending.take()
-            segments = self._log.rotate() if last_seq is not None else []
+            batch = self._pending.take()
+            segments = self._log.rotate() if batch.last_seq is not None else []
             self._db_lock.acquire()
         finally:
             if not holding_lock:
                 self._lock.release()
         try:
-            if last_seq is None:
+            if self._carry is not None:
+                batch, self._carry = self._carry.then(batch), None
+            if batch.last_seq is None:
                 return
-            by_id = {t.id: t for t in self._tables.values()}
-            self._sql("BEGIN")
-            try:
-                for table_id, rows in batches.items():
-                    table = by_id.get(table_id)
-                    if table is not None:
-                        self._insert_rows(table, rows)
-                self._set_state("log_applied_seq", last_seq)
-                self._sql("COMMIT")
-            except Exception as error:
-                self._sql("ROLLBACK")
-                self._failure = f"{type(error).__name__}: {error}"
-                log.exception("committing buffered writes failed; writes are stopped until a restart")
-                raise
+            if self._failure:
+                self._carry = batch
+                self._check_healthy()
+            self._commit(batch)
+            if self._stalled:
+                log.warning(
+                    "committing to the database works again (after: %s); writes resume", self._stalled
+                )
+                self._stalled = None
         finally:
             self._db_lock.release()
         for segment in segments:
             segment.unlink(missing_ok=True)
+
+    def _commit(self, batch: PendingBatch) -> None:
+        """One transaction for the whole batch; when DuckDB refuses the rows themselves, entry by entry."""
+        by_id = {t.id: t for t in self._tables.values()}
+        try:
+            self._sql("BEGIN")
+            for table_id, rows in batch.tables.items():
+                table = by_id.get(table_id)
+                if table is not None:
+                    self._insert_rows(table, rows)
+            self._set_state("log_applied_seq", batch.last_seq)
+            self._sql("COMMIT")
+        except Exception as error:
+            self._rollback()
+            # the database's memory limit may fit one entry at a time where the whole batch did not
+            if _is_environmental(error) and not isinstance(error, duckdb.OutOfMemoryException):
+                self._hold(batch, error)
+            log.warning(
+                "committing %d buffered entries failed (%s); applying them one at a time",
+                len(batch.entries),
+                describe_failure(error),
+            )
+            self._commit_each(batch, by_id)
+
+    def _commit_each(self, batch: PendingBatch, by_id: dict[int, TableInfo]) -> None:
+        """Each entry in its own transaction, in log order; an entry DuckDB refuses is set aside (see
+        _set_aside) and the others are committed, so one bad entry stops neither the flusher, nor other
+        tables, nor the next start."""
+        for number, (seq, table_id, rows, position) in enumerate(batch.each()):
+            table = by_id.get(table_id)
+            try:
+                self._sql("BEGIN")
+                if table is not None:
+                    self._insert_rows(table, rows)
+                self._set_state("log_applied_seq", seq)
+                self._sql("COMMIT")
+                continue
+            except Exception as error:
+                self._rollback()
+                if _is_environmental(error):
+                    self._hold(batch.rest(number), error)
+                reason = f"the database refused its rows: {describe_failure(error)}"
+            try:
+                self._set_aside(table, self._log.read_entry(position), reason)
+                self._sql("BEGIN")
+                self._set_state("log_applied_seq", seq)
+                self._sql("COMMIT")
+            except Exception as error:
+                self._rollback()
+                self._hold(batch.rest(number), error)
+        if batch.last_seq is not None and (not batch.entries or batch.last_seq > batch.entries[-1][0]):
+            try:
+                self._sql("BEGIN")
+                self._set_state("log_applied_seq", batch.last_seq)
+                self._sql("COMMIT")
+            except Exception as error:
+                self._rollback()
+                self._hold(PendingBatch(last_seq=batch.last_seq), error)
+
+    def _hold(self, batch: PendingBatch, error: BaseException) -> NoReturn:
+        """Keep rows a commit could not take for the next try (the log keeps them across restarts) and
+        refuse writes meanwhile; raise InternalServerException naming the cause."""
+        self._carry = batch
+        reason = describe_failure(error)
+        if isinstance(error, duckdb.FatalException) or "invalidated" in str(error):
+            self._failure = reason
+            log.error(
+                "the database failed (%s); writes are stopped until a restart, which replays them", reason
+            )
+        elif self._stalled != reason:
+            log.error(
+                "committing acknowledged writes to the database failed: %s. They stay in the write log and are "
+                "retried every second; writes are refused until then",
+                reason,
+            )
+            self._stalled = reason
+        raise InternalServerException(
+            f"Acknowledged writes cannot be committed to the database ({reason}); they are kept in the write "
+            "log and retried every second."
+        ) from error
+
+    def _rollback(self) -> None:
+        """End the current transaction, if any (a failed COMMIT has ended it already)."""
+        with contextlib.suppress(duckdb.Error):
+            self._sql("ROLLBACK")
 
     def sync(self) -> None:
         """Make every acknowledged write visible to queries (called before each query)."""
         self._flush()
 
     def _flush_loop(self) -> None:
+        delay = self._flush_interval
         while not self._closed:
-            self._flush_wakeup.wait(self._flush_interval)
+            self._flush_wakeup.wait(delay)
             self._flush_wakeup.clear()
             if self._closed:
                 return
+            delay = self._flush_interval
             if self._failure:
                 continue
             try:
                 self._flush()
-            except Exception:  # already logged; writes now answer with an error
-                time.sleep(1)
+            except Exception:  # logged; the rows stay pending and writes answer with the reason
+                delay = min(delay, 1.0)  # retried every second until the database commits again
 
     # ---------------------------------------------------------------------------------- tiers
     def tables(self) -> list[TableInfo]:
@@ -1041,8 +1263,12 @@ class Store:
         with self.exclusive():
             try:
                 if not self._failure:
-                    self._flush(holding_lock=True)
-                self._sql("CHECKPOINT")
+                    try:
+                        self._flush(holding_lock=True)
+                    except InternalServerException as error:
+                        log.warning("%s They are replayed at the next start.", error.message)
+                with contextlib.suppress(duckdb.Error):
+                    self._sql("CHECKPOINT")
             finally:
                 self._log.close()
                 self._con.close()

@@ -14,7 +14,6 @@ from timestream_local import models, storage
 from timestream_local.exceptions import AccessDeniedException
 from timestream_local.lru import LruCache
 from timestream_local.sigv4 import SigV4Verifier
-from timestream_local.writelog import WriteLog
 
 SECOND_NS = 1_000_000_000
 
@@ -211,22 +210,6 @@ def test_sigv4_rejects_old_signatures(monkeypatch):
     headers, body = _signed(when=stale, monkeypatch=monkeypatch)
     with pytest.raises(AccessDeniedException, match="Signature expired"):
         SigV4Verifier("AKID", "s3cr3t").verify("POST", "/", "", headers, body)
-
-
-def test_write_log_replays_unapplied_entries_and_ignores_a_torn_tail(tmp_path):
-    log = WriteLog(tmp_path / "wal")
-    first = log.append(1, None, b'{"Records": [1]}')
-    second = log.append(2, [0, 2], b'{"Records": [2]}')
-    log.close()
-    segment = log.segments()[0]
-    with segment.open("ab") as file:
-        file.write(b'3 1 500 null\n{"Records"')  # a write cut short by a crash: never acknowledged
-    entries = list(WriteLog(tmp_path / "wal").read_after(0))
-    assert [(seq, table, indexes, body) for seq, table, indexes, body in entries] == [
-        (first, 1, None, {"Records": [1]}),
-        (second, 2, [0, 2], {"Records": [2]}),
-    ]
-    assert [e[0] for e in WriteLog(tmp_path / "wal").read_after(first)] == [second]
 
 
 @pytest.mark.parametrize(
