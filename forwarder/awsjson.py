@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import BotoCoreError, HTTPClientError
+from botocore.exceptions import BotoCoreError, HTTPClientError, ReadTimeoutError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.httpsession import URLLib3Session
 
@@ -48,12 +48,21 @@ RETRYABLE_CODES = frozenset(
 class AwsError(Exception):
     """An error answer (or no answer) from an AWS API."""
 
-    def __init__(self, code: str, message: str, status: int = 0, body: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 0,
+        body: dict[str, Any] | None = None,
+        *,
+        timed_out: bool = False,
+    ) -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.message = message
         self.status = status
         self.body = body or {}
+        self.timed_out = timed_out  # sent, but no answer within the read timeout
 
     @property
     def retryable(self) -> bool:
@@ -162,7 +171,9 @@ class AwsJsonClient:
                 request
             )
             response = self._http.send(request.prepare())
-        except (HTTPClientError, BotoConnectionError) as error:  # refused, reset, timed out, DNS...
+        except ReadTimeoutError as error:  # the request went out; the answer did not come in time
+            raise AwsError("NetworkError", _network_reason(error), timed_out=True) from None
+        except (HTTPClientError, BotoConnectionError) as error:  # refused, reset, DNS...
             raise AwsError("NetworkError", _network_reason(error)) from None
         except AwsError:
             raise

@@ -45,6 +45,11 @@ class Entry:
     key: tuple
     items: list[Item]
     record: dict[str, Any] | None = None
+    # Server errors of the calls that carried it, for telling a poison record from an outage (writer.py):
+    failures: int = 0
+    failures_alone: int = 0  # ... of calls that carried it alone, with other records stored in between
+    first_failure: int = -1  # StoreHealth.stored at its first server error
+    last_failure: int = -1  # ... and at its latest one
 
 
 @dataclass(eq=False)

@@ -24,7 +24,7 @@ from forwarder.progress import Chunk, Position, Progress
 from forwarder.reader import ShardReader, ready_shards
 from forwarder.records import InvalidRecord, parse_record
 from forwarder.stats import Stats, summary_line, totals_line
-from forwarder.writer import TimestreamWriter, WriteResult
+from forwarder.writer import StoreHealth, TimestreamWriter, WriteResult
 
 log = logging.getLogger("forwarder")
 
@@ -45,6 +45,7 @@ class Forwarder:
         self._failed: list[str] = []
         self._committed: dict[str, Position] = {}
         self._opened = False
+        self._store_health = StoreHealth()  # shared by the writer threads
 
     # ----------------------------------------------------------------- setup
     def open(self) -> None:
@@ -116,6 +117,7 @@ class Forwarder:
             self.settings.table,
             on_retry=lambda: self.stats.add(retries=1),
             abort=self._abort,
+            health=self._store_health,
         )
         while True:
             batch = self._queue.get()
@@ -142,13 +144,19 @@ class Forwarder:
             for item in entry.items:
                 rejected += 1
                 self._dead_letter(item.data, reason, item.shard_id, item.sequence_number)
-        for entry in batch.entries:
+        done = batch
+        if result.unsettled:  # tried again after the batches already waiting (writer.py says why)
+            waiting = {id(entry) for group in result.unsettled for entry in group}
+            done = Batch([entry for entry in batch.entries if id(entry) not in waiting])
+            for group in result.unsettled:
+                self._queue.put(Batch(group))
+        for entry in done.entries:
             for item in entry.items:
                 settled[item.chunk] += 1
         self.stats.add(written=written, duplicates=duplicates, rejected=rejected)
         for chunk, count in settled.items():
             self.progress.settle(chunk, count)
-        self.batcher.done(batch)
+        self.batcher.done(done)
 
     # ----------------------------------------------------------------- shards
     def _start_reader(self, shard_id: str) -> None:

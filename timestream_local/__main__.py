@@ -78,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the secret key that goes with --access-key; prefer the environment variable "
         "TIMESTREAM_LOCAL_SECRET_KEY (command lines are visible to other local users)",
     )
-    serve.add_argument("--region", default="us-east-1", help="region named in ARNs (default: us-east-1)")
+    serve.add_argument(
+        "--region",
+        default="us-east-1",
+        help="region named in ARNs; with --access-key, signatures must be scoped to it (default: us-east-1)",
+    )
     serve.add_argument(
         "--query-timeout",
         type=_positive,
@@ -217,7 +221,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         _check_config(args)
         store = _open_store(args)
-        verifier = SigV4Verifier(args.access_key, args.secret_key) if args.access_key else None
+        verifier = SigV4Verifier(args.access_key, args.secret_key, args.region) if args.access_key else None
         server = _listen(args, store, verifier)
     except ConfigError as error:
         return _fail(str(error))
@@ -235,7 +239,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
     auth = (
-        f"SigV4 verified for access key {args.access_key}"
+        f"SigV4 verified for access key {args.access_key} in region {args.region}"
         if verifier
         else "OFF (any credentials accepted; set --access-key/--secret-key to verify SigV4)"
     )

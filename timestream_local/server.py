@@ -1,8 +1,10 @@
 """The HTTP front: AWS JSON 1.0 over POST /, routed by `X-Amz-Target: Timestream_20181101.<Action>`.
 
 GET /health answers 200 {"status": "ok"}. With an access/secret key pair configured every POST must
-carry a valid SigV4 signature made with it; without, any credentials are accepted. The HTTP/1.1
-framing (keep-alive, Expect: 100-continue, Content-Length bodies) is timestream_local.http1's.
+carry a valid SigV4 signature made with it, scoped to service timestream and the server's region, and
+covering host, x-amz-date, x-amz-target and the body (timestream_local.sigv4); without, any
+credentials are accepted. The HTTP/1.1 framing (keep-alive, Expect: 100-continue, Content-Length
+bodies) is timestream_local.http1's.
 """
 
 from __future__ import annotations

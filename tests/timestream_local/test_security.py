@@ -10,7 +10,10 @@ import sys
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from tests.services import ROOT, announced_port, start_timestream_local
 
@@ -27,11 +30,11 @@ def secured(tmp_path_factory):
     service.stop()
 
 
-def _client(service, service_name="timestream-write", key="AKIDLOCAL", secret="s3cr3t"):  # noqa: S107
+def _client(service, service_name="timestream-write", key="AKIDLOCAL", secret="s3cr3t", region="us-east-1"):  # noqa: S107
     return boto3.client(
         service_name,
         endpoint_url=service.url,
-        region_name="eu-west-1",
+        region_name=region,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}),
@@ -140,6 +143,172 @@ def test_signatures_verify_with_header_names_in_any_case_and_repeated_headers(se
     ):
         status_line, answer = _raw_signed_post(secured, lines, body)
         assert (status_line, answer["__type"]) == (b"HTTP/1.1 400 Bad Request", "AccessDeniedException")
+
+
+class _PartialSigV4(SigV4Auth):
+    """botocore's own SigV4 signer, leaving the named headers out of SignedHeaders."""
+
+    def __init__(self, *args, leave_out: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.leave_out = leave_out
+
+    def headers_to_sign(self, request):
+        headers = super().headers_to_sign(request)
+        for name in self.leave_out:
+            del headers[name]
+        return headers
+
+
+def _signed_post(
+    service,
+    action: str,
+    body: dict,
+    *,
+    signing_name: str = "timestream",
+    region: str = "us-east-1",
+    leave_out: tuple[str, ...] = (),
+    unsigned_payload: bool = False,
+    send_as: str | None = None,
+    send_body: dict | None = None,
+):
+    """Sign `action` with `body` as a client would, then send it (as `send_as`, with `send_body`)."""
+    data = json.dumps(body).encode()
+    request = AWSRequest(
+        method="POST",
+        url=f"{service.url}/",
+        data=data,
+        headers={"X-Amz-Target": TARGET + action, "Content-Type": "application/x-amz-json-1.0"},
+    )
+    if unsigned_payload:  # botocore then signs "UNSIGNED-PAYLOAD" instead of the body's hash
+        request.context["payload_signing_enabled"] = False
+    signer = _PartialSigV4(Credentials("AKIDLOCAL", "s3cr3t"), signing_name, region, leave_out=leave_out)
+    signer.add_auth(request)
+    headers = dict(request.headers.items())
+    if send_as is not None:
+        headers["X-Amz-Target"] = TARGET + send_as
+    return _post(service, json.dumps(send_body).encode() if send_body is not None else data, headers)
+
+
+def _database_names(service) -> list[str]:
+    return [db["DatabaseName"] for db in _client(service).list_databases()["Databases"]]
+
+
+@pytest.mark.parametrize(
+    ("signing_name", "region", "message"),
+    [
+        ("timestream", "eu-west-1", "Credential should be scoped to a valid region, not 'eu-west-1'"),
+        ("timestream", "us-east-2", "Credential should be scoped to a valid region, not 'us-east-2'"),
+        ("s3", "us-east-1", "Credential should be scoped to correct service: 'timestream', not 's3'"),
+        ("dynamodb", "eu-west-1", "Credential should be scoped to correct service: 'timestream'"),
+    ],
+)
+def test_signatures_scoped_to_another_region_or_service_are_denied(secured, signing_name, region, message):
+    name = f"scope_{signing_name}_{region.replace('-', '_')}"
+    status, answer = _signed_post(
+        secured, "CreateDatabase", {"DatabaseName": name}, signing_name=signing_name, region=region
+    )
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert answer["message"].startswith(message)
+    assert name not in _database_names(secured)
+    # the same request signed for the server's scope is accepted
+    status, answer = _signed_post(secured, "CreateDatabase", {"DatabaseName": name})
+    assert status == 200 and answer["Database"]["DatabaseName"] == name
+
+
+def test_boto3_clients_of_another_region_are_denied_and_the_message_names_both_regions(secured):
+    for service_name in ("timestream-write", "timestream-query"):
+        client = _client(secured, service_name, region="eu-west-1")
+        with pytest.raises(client.exceptions.AccessDeniedException) as error:
+            client.describe_endpoints()
+        assert error.value.response["Error"]["Message"] == (
+            "Credential should be scoped to a valid region, not 'eu-west-1' "
+            "(this server's region is 'us-east-1')."
+        )
+
+
+def test_a_server_started_with_region_accepts_that_region_only(tmp_path):
+    service = start_timestream_local(
+        tmp_path / "eu",
+        extra_args=["--access-key", "AKIDLOCAL", "--secret-key", "s3cr3t", "--region", "eu-west-1"],
+    )
+    try:
+        write = _client(service, region="eu-west-1")
+        arn = write.create_database(DatabaseName="eudb")["Database"]["Arn"]
+        assert arn.startswith("arn:aws:timestream:eu-west-1:")
+        query = _client(service, "timestream-query", region="eu-west-1")
+        assert query.describe_endpoints()["Endpoints"][0]["Address"] == f"127.0.0.1:{service.port}"
+        status, answer = _signed_post(
+            service, "DescribeDatabase", {"DatabaseName": "eudb"}, region="us-east-1"
+        )
+        assert (status, answer["__type"]) == (400, "AccessDeniedException")
+        assert answer["message"].startswith("Credential should be scoped to a valid region, not 'us-east-1'")
+        assert "SigV4 verified for access key AKIDLOCAL in region eu-west-1" in service.log()
+    finally:
+        service.stop()
+
+
+def test_a_signature_that_does_not_cover_the_operation_cannot_be_replayed_as_another(secured):
+    _client(secured).create_database(DatabaseName="replaydb")
+    signed = {"DatabaseName": "replayed"}
+    # signed without X-Amz-Target, sent as the harmless DescribeDatabase...
+    status, answer = _signed_post(secured, "DescribeDatabase", signed, leave_out=("x-amz-target",))
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert answer["message"] == (
+        "The signature must cover the host, x-amz-date, x-amz-target headers; SignedHeaders lacks x-amz-target."
+    )
+    # ...and replayed as CreateDatabase: refused, nothing created
+    status, answer = _signed_post(
+        secured, "DescribeDatabase", signed, leave_out=("x-amz-target",), send_as="CreateDatabase"
+    )
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert "SignedHeaders lacks x-amz-target" in answer["message"]
+    assert "replayed" not in _database_names(secured)
+    # with the operation signed, changing it breaks the signature
+    status, answer = _signed_post(secured, "DescribeDatabase", {"DatabaseName": "replaydb"})
+    assert status == 200 and answer["Database"]["DatabaseName"] == "replaydb"
+    status, answer = _signed_post(secured, "DescribeDatabase", signed, send_as="CreateDatabase")
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert "signature we calculated does not match" in answer["message"]
+    assert "replayed" not in _database_names(secured)
+
+
+@pytest.mark.parametrize(
+    ("leave_out", "lacking"),
+    [
+        (("x-amz-date",), "x-amz-date"),
+        (("host",), "host"),
+        (("host", "x-amz-date", "x-amz-target"), "host, x-amz-date, x-amz-target"),
+    ],
+)
+def test_host_and_date_must_be_signed(secured, leave_out, lacking):
+    status, answer = _signed_post(
+        secured, "CreateDatabase", {"DatabaseName": "unsigned_hdr"}, leave_out=leave_out
+    )
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert answer["message"].endswith(f"SignedHeaders lacks {lacking}.")
+    assert "unsigned_hdr" not in _database_names(secured)
+
+
+def test_an_unsigned_payload_cannot_carry_an_unsigned_body(secured):
+    """botocore signs "UNSIGNED-PAYLOAD" when payload signing is off: the body is then not covered,
+    so a captured request could carry any body. The server refuses such a signature."""
+    status, answer = _signed_post(
+        secured,
+        "CreateDatabase",
+        {"DatabaseName": "harmless"},
+        unsigned_payload=True,
+        send_body={"DatabaseName": "smuggled"},
+    )
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert answer["message"] == (
+        "x-amz-content-sha256 UNSIGNED-PAYLOAD is not accepted: the signature must cover the request body "
+        "(sign with its SHA-256 hash)."
+    )
+    status, answer = _signed_post(
+        secured, "CreateDatabase", {"DatabaseName": "harmless"}, unsigned_payload=True
+    )
+    assert (status, answer["__type"]) == (400, "AccessDeniedException")
+    assert not {"harmless", "smuggled"} & set(_database_names(secured))
 
 
 def test_without_keys_any_credentials_are_accepted_and_the_log_says_so(timestream_local):
