@@ -28,3 +28,53 @@ def test_the_collections_deb822_step_runs_with_the_local_interpreter(tmp_path):
     assert "URIs: https://apt.grafana.com/" in run.stdout
     assert "Suites: stable" in run.stdout
     assert not Path("/etc/apt/sources.list.d/grafana.sources").exists()
+
+
+def folder_attributes_of_the_collection() -> dict[str, tuple[str, str, str]]:
+    """Owner, group and mode grafana.grafana's configure.yml gives each folder it creates."""
+    configure = yaml.safe_load((grafana_role_dir() / "tasks" / "configure.yml").read_text())
+    (task,) = [task for task in configure if task.get("name") == "Ensure grafana directories exist"]
+    arguments = task["ansible.builtin.file"]
+    # The defaults the folder task applies to items that set nothing.
+    assert arguments["owner"] == "{{ item.owner | default('root') }}"
+    assert arguments["group"] == "{{ item.group | default('grafana') }}"
+    assert arguments["mode"] == "{{ item.mode | default('0755') }}"
+    data = yaml.safe_load((grafana_role_dir() / "defaults" / "main.yml").read_text())["grafana_ini_default"][
+        "paths"
+    ]["data"]
+    return {
+        item["path"].replace("{{ grafana_ini.paths.data }}", data): (
+            item.get("owner", "root"),
+            item.get("group", "grafana"),
+            item.get("mode", "0755"),
+        )
+        for item in task["loop"]
+    }
+
+
+def test_the_folders_both_roles_manage_get_the_same_owner_from_both():
+    """A second run reports changed=0 only if roles/grafana gives the folders grafana.grafana also
+    creates the same owner, group and mode (it once made the dashboards folder root's, the
+    collection grafana's, and each run flipped it)."""
+    collection = folder_attributes_of_the_collection()
+    ours = yaml.safe_load((ROOT / "roles/grafana/defaults/main.yml").read_text())
+    passed = yaml.safe_load((ROOT / "roles/grafana/tasks/provisioning.yml").read_text())[0]["vars"]
+    folder_task = yaml.safe_load((ROOT / "roles/grafana_provisioning/tasks/main.yml").read_text())[1]
+    assert folder_task["ansible.builtin.file"]["mode"] == "0755"
+    by_path = {item["path"]: item for item in folder_task["loop"]}
+
+    def resolved(expression: str) -> str:
+        """A variable as roles/grafana passes it ("{{ grafana_pm25_x }}") -> its default."""
+        return ours[expression.strip("{} ")]
+
+    provisioning = ours["grafana_pm25_provisioning_dir"]
+    dashboards = ours["grafana_pm25_dashboards_dir"]
+    checked = {
+        f"{provisioning}/datasources": by_path["{{ grafana_provisioning_dest }}/datasources"],
+        f"{provisioning}/dashboards": by_path["{{ grafana_provisioning_dest }}/dashboards"],
+        dashboards: by_path["{{ grafana_provisioning_dashboards_dest }}"],
+    }
+    for path, item in checked.items():
+        owner = resolved(passed[item["owner"].strip("{} ")])
+        group = resolved(passed[item["group"].strip("{} ")])
+        assert (owner, group, "0755") == collection[path], path
