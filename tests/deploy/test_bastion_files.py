@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deploy import go_ini
 from tests.deploy.conftest import run_playbook
 from tests.services import ROOT
 
@@ -242,7 +243,8 @@ def test_systemd_accepts_every_unit(aws_forwarder, local_forwarder, aws_flink, s
 def test_grafana_ini_is_locked_down_with_the_vault_password(aws_forwarder):
     ini = grafana_ini(aws_forwarder[0] / "grafana.ini")
     assert ini["security"]["admin_user"] == "admin"
-    assert ini["security"]["admin_password"] == PASSWORD
+    as_grafana_reads_it = go_ini.sections((aws_forwarder[0] / "grafana.ini").read_text())
+    assert as_grafana_reads_it["security"]["admin_password"] == PASSWORD
     assert ini["auth.anonymous"]["enabled"] == "False"
     assert ini["users"]["allow_sign_up"] == "False"
     assert ini["server"]["http_port"] == "3000"

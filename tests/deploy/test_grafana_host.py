@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.deploy import go_ini
 from tests.deploy.conftest import run_playbook
 from tests.deploy.test_bastion_files import grafana_role_dir
 from tests.services import ROOT
@@ -78,3 +79,46 @@ def test_the_folders_both_roles_manage_get_the_same_owner_from_both():
         owner = resolved(passed[item["owner"].strip("{} ")])
         group = resolved(passed[item["group"].strip("{} ")])
         assert (owner, group, "0755") == collection[path], path
+
+
+# Passwords Grafana's ini parser would cut or change if they were written bare.
+PASSWORDS = [
+    "s3cret#pass;word",
+    "#starts-with-a-hash",
+    ";starts-with-a-semicolon",
+    "'quoted all round'",
+    '"double quoted"',
+    'ends with a quote"',
+    'holds """ three quotes',
+    "  spaces at both ends  ",
+    "back`tick and \\backslash",
+]
+
+
+def test_go_ini_reading_matches_what_grafana_documents():
+    """The reader the next test uses, against the examples Grafana's sample.ini gives."""
+    assert go_ini.value(' """#password;"""') == "#password;"
+    assert go_ini.value(" s3cret#pass;word") == "s3cret"
+    assert go_ini.value(" #password") == ""
+    assert go_ini.value(" 'grafana'") == "grafana"
+
+
+def test_the_admin_password_reaches_grafana_whole(tmp_path):
+    run = run_playbook(
+        "tests/deploy/playbooks/render_grafana_ini.yml",
+        {"render_root": str(tmp_path), "grafana_role_dir": str(grafana_role_dir()), "passwords": PASSWORDS},
+    )
+    assert run.returncode == 0, run.output
+    for index, password in enumerate(PASSWORDS):
+        ini = go_ini.sections((tmp_path / f"{index}.ini").read_text())
+        assert ini["security"]["admin_password"] == password
+        assert ini["security"]["admin_user"] == "admin"
+
+
+def test_a_password_with_a_line_break_is_refused(tmp_path):
+    run = run_playbook(
+        "tests/deploy/playbooks/grafana_plugins.yml",
+        {"grafana_pm25_admin_password": "first line\nsecond line", "grafana_pm25_plugins_dir": str(tmp_path)},
+    )
+    assert run.returncode != 0
+    assert "The Grafana admin password must be one line" in run.output
