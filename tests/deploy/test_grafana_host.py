@@ -122,3 +122,22 @@ def test_a_password_with_a_line_break_is_refused(tmp_path):
     )
     assert run.returncode != 0
     assert "The Grafana admin password must be one line" in run.output
+
+
+def test_diff_does_not_print_the_datasource_secret_key(tmp_path):
+    secret = "Zx9SecretKeyThatMustNotBePrinted0000000x"
+    settings = {"render_root": str(tmp_path), "secret_key": secret}
+    first = run_playbook("tests/deploy/playbooks/provision_local.yml", settings, "--diff")
+    assert first.returncode == 0, first.output
+    written = yaml.safe_load((tmp_path / "provisioning/datasources/timestream.yaml").read_text())
+    assert written["datasources"][0]["secureJsonData"]["secretKey"] == secret
+    assert oct((tmp_path / "provisioning/datasources/timestream.yaml").stat().st_mode & 0o777) == "0o640"
+    changed = run_playbook(
+        "tests/deploy/playbooks/provision_local.yml", {**settings, "secret_key": secret[::-1]}, "--check", "--diff"
+    )
+    assert changed.returncode == 0, changed.output
+    assert changed.recap()["changed"] == 1, changed.output
+    for run in (first, changed):
+        assert secret not in run.output
+        assert secret[::-1] not in run.output
+    assert "+++ after: " in first.output  # --diff still shows the other files
