@@ -349,6 +349,37 @@ def test_check_mode_on_a_fresh_account_builds_nothing(settings, stand_ins):
     assert "checkmode" not in [db["DatabaseName"] for db in databases]
 
 
+@pytest.mark.parametrize(
+    "tags",
+    [[], [{"Key": "pm25-timestream:imported-for-stack", "Value": "another-stack"}]],
+    ids=["untagged", "imported-for-another-stack"],
+)
+def test_teardown_keeps_a_key_pair_the_play_did_not_import(settings, stand_ins, tags):
+    """The user's own key pair of that name, or one imported for another stack, survives
+    state=absent even with aws_public_key_file set."""
+    name = f"users-own-key-{len(tags)}"
+    ec2 = client("ec2", stand_ins["moto"])
+    material = public_key(stand_ins["base"] / f"{name}.pub").read_bytes()
+    tag_specifications = [{"ResourceType": "key-pair", "Tags": tags}] if tags else []
+    ec2.import_key_pair(KeyName=name, PublicKeyMaterial=material, TagSpecifications=tag_specifications)
+    elsewhere = {
+        "aws_key_name": name,
+        "aws_infra_stack_name": f"never-built-{len(tags)}",
+        "pm25_stream_name": f"NeverBuilt{len(tags)}",
+        "pm25_database": f"neverbuilt{len(tags)}",
+        "state": "absent",
+    }
+    torn = run_playbook("playbooks/aws.yml", {**settings, **elsewhere})
+    assert torn.returncode == 0, torn.output
+    assert [pair["KeyName"] for pair in ec2.describe_key_pairs(KeyNames=[name])["KeyPairs"]] == [name]
+    assert f"The EC2 key pair {name} stays" in torn.stdout
+
+
+def test_the_imported_key_pair_carries_its_stack(deployed):
+    (pair,) = client("ec2", deployed["moto"]).describe_key_pairs(KeyNames=[KEY])["KeyPairs"]
+    assert {"Key": "pm25-timestream:imported-for-stack", "Value": STACK} in pair["Tags"]
+
+
 def help_moto_delete_the_vpc(url: str) -> None:
     """moto's CloudFormation skips deleting internet-gateway attachments and route tables (AWS
     deletes them with the stack), and then refuses to delete the VPC. Do those two steps by hand,
