@@ -147,7 +147,7 @@ def test_check_mode_on_the_built_stack_changes_nothing(deployed):
     assert deployed["checked"].recap()["changed"] == 0, deployed["checked"].output
 
 
-def test_security_group_admits_ssh_and_grafana_from_the_allowed_cidr_only(deployed, outputs):
+def test_security_group_admits_only_ssh_from_the_allowed_cidr(deployed, outputs):
     group = client("ec2", deployed["moto"]).describe_security_groups(GroupIds=[outputs["SecurityGroupId"]])
     rules = group["SecurityGroups"][0]["IpPermissions"]
     opened = {
@@ -155,8 +155,50 @@ def test_security_group_admits_ssh_and_grafana_from_the_allowed_cidr_only(deploy
         for rule in rules
         for ip_range in rule["IpRanges"]
     }
-    assert opened == {("tcp", 22, 22, CIDR), ("tcp", 3000, 3000, CIDR)}
+    assert opened == {("tcp", 22, 22, CIDR)}
     assert all(rule["Ipv6Ranges"] == [] and rule["UserIdGroupPairs"] == [] for rule in rules)
+
+
+def test_grafana_port_opens_to_the_allowed_cidr_only_when_asked(moto_server):
+    ec2 = client("ec2", moto_server.url)
+    cloudformation = client("cloudformation", moto_server.url)
+    ec2.create_key_pair(KeyName="grafana-port")
+    ami = client("ssm", moto_server.url).get_parameter(Name=AL2023)["Parameter"]["Value"]
+    cloudformation.create_stack(
+        StackName="grafana-port-open",
+        TemplateBody=(ROOT / "roles/aws_infra/files/pm25-stack.yaml").read_text(),
+        Parameters=[
+            {"ParameterKey": key, "ParameterValue": value}
+            for key, value in {
+                "AllowedCidr": CIDR,
+                "KeyName": "grafana-port",
+                "ImageId": ami,
+                "OpenGrafanaPort": "true",
+            }.items()
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    stack = cloudformation.describe_stacks(StackName="grafana-port-open")["Stacks"][0]
+    group = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["SecurityGroupId"]
+    rules = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+    opened = {(r["IpProtocol"], r["FromPort"], r["ToPort"], ip["CidrIp"]) for r in rules for ip in r["IpRanges"]}
+    assert opened == {("tcp", 22, 22, CIDR), ("tcp", 3000, 3000, CIDR)}
+
+
+def test_bastion_requires_imdsv2():
+    """moto's CloudFormation ignores an instance's MetadataOptions, so this reads the template;
+    cfn-lint checks it against CloudFormation's resource schema."""
+    template = yaml.safe_load((ROOT / "roles/aws_infra/files/pm25-stack.yaml").read_text())
+    options = template["Resources"]["Bastion"]["Properties"]["MetadataOptions"]
+    assert options == {"HttpEndpoint": "enabled", "HttpTokens": "required", "HttpPutResponseHopLimit": 1}
+
+
+def test_cfn_lint_accepts_the_template():
+    lint = subprocess.run(
+        [str(BIN / "cfn-lint"), "roles/aws_infra/files/pm25-stack.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_template_limits_outbound_traffic_to_web_ports():
@@ -192,6 +234,9 @@ def test_bastion_joins_the_inventory_at_its_public_address(deployed, outputs):
     )
     assert shown is not None, deployed["second"].stdout
     assert shown.groups() == (outputs["BastionInstanceId"], address, address)
+    assert f"Grafana through an SSH tunnel: ssh -L 3000:localhost:3000 ec2-user@{address}" in (
+        deployed["second"].stdout.replace("\n", " ")
+    )
     assert "PLAY [Configure the bastion]" in deployed["second"].stdout
 
 

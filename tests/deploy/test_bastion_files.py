@@ -248,6 +248,7 @@ def test_grafana_ini_is_locked_down_with_the_vault_password(aws_forwarder):
     assert ini["auth.anonymous"]["enabled"] == "False"
     assert ini["users"]["allow_sign_up"] == "False"
     assert ini["server"]["http_port"] == "3000"
+    assert ini["server"]["http_addr"] == "127.0.0.1"
     assert ini["aws"]["allowed_auth_providers"].split(",") == ["default", "ec2_iam_role"]
     assert ini["aws"]["assume_role_enabled"] == "True"
     # grafana.grafana's defaults are still there under ours.
