@@ -300,3 +300,16 @@ def test_a_missing_or_default_admin_password_is_refused(rendered):
     for password in ("admin", " Admin "):
         assert refusals[password].startswith('The Grafana admin password must not be "admin"'), password
     assert "Traceback" not in rendered["run"].output
+
+
+def test_nothing_is_pip_installed_for_the_system_python():
+    """Every pip task of every role installs into a virtualenv: the bastion's system python3
+    gets no libraries (the project's modules and services run in pm25_services' virtualenv)."""
+    pip_tasks = []
+    for path in sorted(ROOT.glob("roles/*/tasks/*.yml")):
+        for task in yaml.safe_load(path.read_text()) or []:
+            arguments = task.get("ansible.builtin.pip", task.get("pip"))
+            if arguments is not None:
+                pip_tasks.append((path.relative_to(ROOT).as_posix(), arguments))
+    assert [path for path, _ in pip_tasks] == ["roles/pm25_services/tasks/install.yml"]
+    assert all("virtualenv" in arguments for _, arguments in pip_tasks)
