@@ -375,6 +375,32 @@ def test_bad_settings_stop_before_anything_is_built(settings, moto_server, overr
         client("cloudformation", moto_server.url).describe_stacks(StackName=stack)
 
 
+def test_an_account_without_timestream_stops_before_the_stack(settings, stand_ins, moto_server):
+    """An account Timestream for LiveAnalytics does not admit (a store that checks signatures
+    answers AccessDeniedException to other keys, as AWS answers a new account) stops the play
+    before the billed bastion or the stream exists."""
+    strict = start_timestream_local(
+        stand_ins["base"] / "strict", extra_args=["--access-key", "owner", "--secret-key", "owner-secret-key"]
+    )
+    elsewhere = {
+        "aws_infra_stack_name": "no-timestream",
+        "pm25_stream_name": "NoTimestreamStream",
+        "aws_timestream_endpoint_url": strict.url,
+    }
+    try:
+        run = run_playbook("playbooks/aws.yml", {**settings, **elsewhere})
+    finally:
+        strict.stop()
+    assert run.returncode != 0
+    assert "stopped accepting new customers on 2025-06-20" in run.output
+    assert "Set timestream_backend: local" in run.output
+    assert "Traceback" not in run.output
+    with pytest.raises(ClientError):
+        client("cloudformation", moto_server.url).describe_stacks(StackName="no-timestream")
+    with pytest.raises(ClientError):
+        client("kinesis", stand_ins["kinesis"]).describe_stream_summary(StreamName="NoTimestreamStream")
+
+
 def test_check_mode_on_a_fresh_account_builds_nothing(settings, stand_ins):
     fresh = {
         **settings,
