@@ -313,3 +313,23 @@ def test_nothing_is_pip_installed_for_the_system_python():
                 pip_tasks.append((path.relative_to(ROOT).as_posix(), arguments))
     assert [path for path, _ in pip_tasks] == ["roles/pm25_services/tasks/install.yml"]
     assert all("virtualenv" in arguments for _, arguments in pip_tasks)
+
+
+def test_check_mode_runs_the_flink_and_local_store_steps_on_a_fresh_host(tmp_path):
+    """--check with ingest_via=flink or timestream_backend=local on a host where nothing is
+    installed yet: no JDK, no checkout, no unit written. It must say what a real run would do
+    instead of failing, and change nothing."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    subprocess.run(["git", "init", "-q", "--bare", str(fresh / "amazon-timestream-tools.git")], check=True)
+    run = run_playbook("tests/deploy/playbooks/check_mode_bastion.yml", {"fresh_root": str(fresh)}, "--check")
+    assert run.returncode == 0, run.output
+    for said in (
+        "Check mode: no JDK matching java-11-amazon-corretto*",
+        f"Check mode: {fresh}/checkout is not at ",
+        "Check mode: pm25-flink-connector.service is not written yet",
+        "Check mode: pm25-timestream-local.service is not written yet",
+        "Check mode: pm25-timestream-local, pm25-forwarder, pm25-simulator not written yet",
+    ):
+        assert said in run.stdout, said
+    assert sorted(path.name for path in fresh.iterdir()) == ["amazon-timestream-tools.git"]
