@@ -181,7 +181,9 @@ def test_grafana_port_opens_to_the_allowed_cidr_only_when_asked(moto_server):
     stack = cloudformation.describe_stacks(StackName="grafana-port-open")["Stacks"][0]
     group = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["SecurityGroupId"]
     rules = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
-    opened = {(r["IpProtocol"], r["FromPort"], r["ToPort"], ip["CidrIp"]) for r in rules for ip in r["IpRanges"]}
+    opened = {
+        (r["IpProtocol"], r["FromPort"], r["ToPort"], ip["CidrIp"]) for r in rules for ip in r["IpRanges"]
+    }
     assert opened == {("tcp", 22, 22, CIDR), ("tcp", 3000, 3000, CIDR)}
 
 

@@ -4,7 +4,6 @@ what --diff shows of the datasource's secret."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import yaml
@@ -133,7 +132,10 @@ def test_diff_does_not_print_the_datasource_secret_key(tmp_path):
     assert written["datasources"][0]["secureJsonData"]["secretKey"] == secret
     assert oct((tmp_path / "provisioning/datasources/timestream.yaml").stat().st_mode & 0o777) == "0o640"
     changed = run_playbook(
-        "tests/deploy/playbooks/provision_local.yml", {**settings, "secret_key": secret[::-1]}, "--check", "--diff"
+        "tests/deploy/playbooks/provision_local.yml",
+        {**settings, "secret_key": secret[::-1]},
+        "--check",
+        "--diff",
     )
     assert changed.returncode == 0, changed.output
     assert changed.recap()["changed"] == 1, changed.output

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -98,7 +97,8 @@ def test_a_plugin_at_another_version_is_replaced_by_the_pinned_one(grafana_host)
 def test_a_second_plugin_is_installed_beside_one_already_pinned(grafana_host):
     plugins = [*pinned_plugins(), {"id": "grafana-clock-panel", "version": "2.1.8"}]
     first = run_playbook(
-        "tests/deploy/playbooks/grafana_plugins.yml", {**grafana_host["vars"], "grafana_pm25_plugins": plugins}
+        "tests/deploy/playbooks/grafana_plugins.yml",
+        {**grafana_host["vars"], "grafana_pm25_plugins": plugins},
     )
     assert first.returncode == 0, first.output
     assert installed_version(grafana_host, "grafana-clock-panel") == "2.1.8"
