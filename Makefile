@@ -34,6 +34,7 @@ LOCAL_KEYS = AWS_ACCESS_KEY_ID=$$(cat $(STATE)/secrets/access-key-id) \
 
 demo: setup ## Run the whole pipeline on this machine and print the nine panels
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/ansible-playbook site.yml
+	@$(MAKE) --no-print-directory panels
 
 panels: setup ## Print the nine panels of the running local pipeline again
 	@test -f $(STATE)/secrets/access-key-id || { echo "The local pipeline has not run here yet: run make demo first." >&2; exit 1; }

@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from grafanalib._gen import DashboardEncoder
 
 from catalogue import CatalogueError, load_catalogue
-from dashboards import pm25_analysis_1, report
+from dashboards import grafana_json, pm25_analysis_1, report
 from dashboards.queries import QueryContext, quote_identifier
 
 OUTPUT_DIR = Path(__file__).resolve().parent
@@ -23,10 +23,9 @@ def render(ctx: QueryContext) -> str:
     data = pm25_analysis_1.build(ctx).to_json_data()
     # Round-trip through the encoder so every grafanalib object becomes plain JSON, then normalise.
     plain = json.loads(json.dumps(data, cls=DashboardEncoder))
-    # File provisioning does not resolve __inputs (${DS_...}); panels name the datasource by uid instead.
-    # "rows" is the pre-5.0 layout, superseded by panels' gridPos.
-    for legacy in ("__inputs", "rows"):
-        plain.pop(legacy, None)
+    # Unset and pre-Grafana-7 fields dropped: among them __inputs (file provisioning does not resolve
+    # ${DS_...}; panels name the datasource by uid instead) and "rows" (superseded by gridPos).
+    plain = grafana_json.to_grafana_model(plain)
     return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -81,3 +81,14 @@ def fail(module, exc: BaseException, action: str, what: str) -> None:
 
 
 AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+def delete(call, **request) -> None:
+    """Call a Delete* API; ResourceNotFoundException counts as done. AWS documents that answer
+    when the SDK retries a delete whose first attempt went through (or when another client
+    deleted the resource since it was described): either way the resource is gone, as asked."""
+    try:
+        call(**request)
+    except AWS_ERRORS as exc:
+        if not is_not_found(exc):
+            raise

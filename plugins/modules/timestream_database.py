@@ -62,7 +62,7 @@ database:
     kms_key_id: arn:aws:kms:us-east-1:123456789012:key/abcd
 """
 
-from ansible.module_utils.pm25_timestream import AWS_ERRORS, fail, is_not_found
+from ansible.module_utils.pm25_timestream import AWS_ERRORS, delete, fail, is_not_found
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
@@ -116,7 +116,7 @@ def ensure_absent(module, client, name: str, current: dict | None) -> tuple[bool
             )
         )
     if not module.check_mode:
-        client.delete_database(DatabaseName=name)
+        delete(client.delete_database, DatabaseName=name)
     return True, None
 
 

@@ -73,7 +73,7 @@ table:
     magnetic_store_writes: true
 """
 
-from ansible.module_utils.pm25_timestream import AWS_ERRORS, fail, is_not_found
+from ansible.module_utils.pm25_timestream import AWS_ERRORS, delete, fail, is_not_found
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 MEMORY_HOURS = (1, 8766)
@@ -212,7 +212,7 @@ def main() -> None:
             action = "DeleteTable"
             changed, after = current is not None, None
             if changed and not module.check_mode:
-                client.delete_table(DatabaseName=database, TableName=name)
+                delete(client.delete_table, DatabaseName=database, TableName=name)
     except MissingDatabase:
         current = None
         if state == "absent":

@@ -147,7 +147,7 @@ def test_check_mode_on_the_built_stack_changes_nothing(deployed):
     assert deployed["checked"].recap()["changed"] == 0, deployed["checked"].output
 
 
-def test_security_group_admits_ssh_and_grafana_from_the_allowed_cidr_only(deployed, outputs):
+def test_security_group_admits_only_ssh_from_the_allowed_cidr(deployed, outputs):
     group = client("ec2", deployed["moto"]).describe_security_groups(GroupIds=[outputs["SecurityGroupId"]])
     rules = group["SecurityGroups"][0]["IpPermissions"]
     opened = {
@@ -155,8 +155,52 @@ def test_security_group_admits_ssh_and_grafana_from_the_allowed_cidr_only(deploy
         for rule in rules
         for ip_range in rule["IpRanges"]
     }
-    assert opened == {("tcp", 22, 22, CIDR), ("tcp", 3000, 3000, CIDR)}
+    assert opened == {("tcp", 22, 22, CIDR)}
     assert all(rule["Ipv6Ranges"] == [] and rule["UserIdGroupPairs"] == [] for rule in rules)
+
+
+def test_grafana_port_opens_to_the_allowed_cidr_only_when_asked(moto_server):
+    ec2 = client("ec2", moto_server.url)
+    cloudformation = client("cloudformation", moto_server.url)
+    ec2.create_key_pair(KeyName="grafana-port")
+    ami = client("ssm", moto_server.url).get_parameter(Name=AL2023)["Parameter"]["Value"]
+    cloudformation.create_stack(
+        StackName="grafana-port-open",
+        TemplateBody=(ROOT / "roles/aws_infra/files/pm25-stack.yaml").read_text(),
+        Parameters=[
+            {"ParameterKey": key, "ParameterValue": value}
+            for key, value in {
+                "AllowedCidr": CIDR,
+                "KeyName": "grafana-port",
+                "ImageId": ami,
+                "OpenGrafanaPort": "true",
+            }.items()
+        ],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    stack = cloudformation.describe_stacks(StackName="grafana-port-open")["Stacks"][0]
+    group = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["SecurityGroupId"]
+    rules = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+    opened = {
+        (r["IpProtocol"], r["FromPort"], r["ToPort"], ip["CidrIp"]) for r in rules for ip in r["IpRanges"]
+    }
+    assert opened == {("tcp", 22, 22, CIDR), ("tcp", 3000, 3000, CIDR)}
+
+
+def test_bastion_requires_imdsv2():
+    """moto's CloudFormation ignores an instance's MetadataOptions, so this reads the template;
+    cfn-lint checks it against CloudFormation's resource schema."""
+    template = yaml.safe_load((ROOT / "roles/aws_infra/files/pm25-stack.yaml").read_text())
+    options = template["Resources"]["Bastion"]["Properties"]["MetadataOptions"]
+    assert options == {"HttpEndpoint": "enabled", "HttpTokens": "required", "HttpPutResponseHopLimit": 1}
+
+
+def test_cfn_lint_accepts_the_template():
+    lint = subprocess.run(
+        [str(BIN / "cfn-lint"), "roles/aws_infra/files/pm25-stack.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_template_limits_outbound_traffic_to_web_ports():
@@ -192,6 +236,9 @@ def test_bastion_joins_the_inventory_at_its_public_address(deployed, outputs):
     )
     assert shown is not None, deployed["second"].stdout
     assert shown.groups() == (outputs["BastionInstanceId"], address, address)
+    assert f"Grafana through an SSH tunnel: ssh -L 3000:localhost:3000 ec2-user@{address}" in (
+        deployed["second"].stdout.replace("\n", " ")
+    )
     assert "PLAY [Configure the bastion]" in deployed["second"].stdout
 
 
@@ -330,6 +377,32 @@ def test_bad_settings_stop_before_anything_is_built(settings, moto_server, overr
         client("cloudformation", moto_server.url).describe_stacks(StackName=stack)
 
 
+def test_an_account_without_timestream_stops_before_the_stack(settings, stand_ins, moto_server):
+    """An account Timestream for LiveAnalytics does not admit (a store that checks signatures
+    answers AccessDeniedException to other keys, as AWS answers a new account) stops the play
+    before the billed bastion or the stream exists."""
+    strict = start_timestream_local(
+        stand_ins["base"] / "strict", extra_args=["--access-key", "owner", "--secret-key", "owner-secret-key"]
+    )
+    elsewhere = {
+        "aws_infra_stack_name": "no-timestream",
+        "pm25_stream_name": "NoTimestreamStream",
+        "aws_timestream_endpoint_url": strict.url,
+    }
+    try:
+        run = run_playbook("playbooks/aws.yml", {**settings, **elsewhere})
+    finally:
+        strict.stop()
+    assert run.returncode != 0
+    assert "stopped accepting new customers on 2025-06-20" in run.output
+    assert "Set timestream_backend: local" in run.output
+    assert "Traceback" not in run.output
+    with pytest.raises(ClientError):
+        client("cloudformation", moto_server.url).describe_stacks(StackName="no-timestream")
+    with pytest.raises(ClientError):
+        client("kinesis", stand_ins["kinesis"]).describe_stream_summary(StreamName="NoTimestreamStream")
+
+
 def test_check_mode_on_a_fresh_account_builds_nothing(settings, stand_ins):
     fresh = {
         **settings,
@@ -347,6 +420,37 @@ def test_check_mode_on_a_fresh_account_builds_nothing(settings, stand_ins):
         client("kinesis", stand_ins["kinesis"]).describe_stream_summary(StreamName="CheckModeStream")
     databases = client("timestream-write", stand_ins["timestream"]).list_databases()["Databases"]
     assert "checkmode" not in [db["DatabaseName"] for db in databases]
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [[], [{"Key": "pm25-timestream:imported-for-stack", "Value": "another-stack"}]],
+    ids=["untagged", "imported-for-another-stack"],
+)
+def test_teardown_keeps_a_key_pair_the_play_did_not_import(settings, stand_ins, tags):
+    """The user's own key pair of that name, or one imported for another stack, survives
+    state=absent even with aws_public_key_file set."""
+    name = f"users-own-key-{len(tags)}"
+    ec2 = client("ec2", stand_ins["moto"])
+    material = public_key(stand_ins["base"] / f"{name}.pub").read_bytes()
+    tag_specifications = [{"ResourceType": "key-pair", "Tags": tags}] if tags else []
+    ec2.import_key_pair(KeyName=name, PublicKeyMaterial=material, TagSpecifications=tag_specifications)
+    elsewhere = {
+        "aws_key_name": name,
+        "aws_infra_stack_name": f"never-built-{len(tags)}",
+        "pm25_stream_name": f"NeverBuilt{len(tags)}",
+        "pm25_database": f"neverbuilt{len(tags)}",
+        "state": "absent",
+    }
+    torn = run_playbook("playbooks/aws.yml", {**settings, **elsewhere})
+    assert torn.returncode == 0, torn.output
+    assert [pair["KeyName"] for pair in ec2.describe_key_pairs(KeyNames=[name])["KeyPairs"]] == [name]
+    assert f"The EC2 key pair {name} stays" in torn.stdout
+
+
+def test_the_imported_key_pair_carries_its_stack(deployed):
+    (pair,) = client("ec2", deployed["moto"]).describe_key_pairs(KeyNames=[KEY])["KeyPairs"]
+    assert {"Key": "pm25-timestream:imported-for-stack", "Value": STACK} in pair["Tags"]
 
 
 def help_moto_delete_the_vpc(url: str) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.deploy import go_ini
 from tests.deploy.conftest import run_playbook
 from tests.services import ROOT
 
@@ -242,10 +243,12 @@ def test_systemd_accepts_every_unit(aws_forwarder, local_forwarder, aws_flink, s
 def test_grafana_ini_is_locked_down_with_the_vault_password(aws_forwarder):
     ini = grafana_ini(aws_forwarder[0] / "grafana.ini")
     assert ini["security"]["admin_user"] == "admin"
-    assert ini["security"]["admin_password"] == PASSWORD
+    as_grafana_reads_it = go_ini.sections((aws_forwarder[0] / "grafana.ini").read_text())
+    assert as_grafana_reads_it["security"]["admin_password"] == PASSWORD
     assert ini["auth.anonymous"]["enabled"] == "False"
     assert ini["users"]["allow_sign_up"] == "False"
     assert ini["server"]["http_port"] == "3000"
+    assert ini["server"]["http_addr"] == "127.0.0.1"
     assert ini["aws"]["allowed_auth_providers"].split(",") == ["default", "ec2_iam_role"]
     assert ini["aws"]["assume_role_enabled"] == "True"
     # grafana.grafana's defaults are still there under ours.
@@ -297,3 +300,36 @@ def test_a_missing_or_default_admin_password_is_refused(rendered):
     for password in ("admin", " Admin "):
         assert refusals[password].startswith('The Grafana admin password must not be "admin"'), password
     assert "Traceback" not in rendered["run"].output
+
+
+def test_nothing_is_pip_installed_for_the_system_python():
+    """Every pip task of every role installs into a virtualenv: the bastion's system python3
+    gets no libraries (the project's modules and services run in pm25_services' virtualenv)."""
+    pip_tasks = []
+    for path in sorted(ROOT.glob("roles/*/tasks/*.yml")):
+        for task in yaml.safe_load(path.read_text()) or []:
+            arguments = task.get("ansible.builtin.pip", task.get("pip"))
+            if arguments is not None:
+                pip_tasks.append((path.relative_to(ROOT).as_posix(), arguments))
+    assert [path for path, _ in pip_tasks] == ["roles/pm25_services/tasks/install.yml"]
+    assert all("virtualenv" in arguments for _, arguments in pip_tasks)
+
+
+def test_check_mode_runs_the_flink_and_local_store_steps_on_a_fresh_host(tmp_path):
+    """--check with ingest_via=flink or timestream_backend=local on a host where nothing is
+    installed yet: no JDK, no checkout, no unit written. It must say what a real run would do
+    instead of failing, and change nothing."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    subprocess.run(["git", "init", "-q", "--bare", str(fresh / "amazon-timestream-tools.git")], check=True)
+    run = run_playbook("tests/deploy/playbooks/check_mode_bastion.yml", {"fresh_root": str(fresh)}, "--check")
+    assert run.returncode == 0, run.output
+    for said in (
+        "Check mode: no JDK matching java-11-amazon-corretto*",
+        f"Check mode: {fresh}/checkout is not at ",
+        "Check mode: pm25-flink-connector.service is not written yet",
+        "Check mode: pm25-timestream-local.service is not written yet",
+        "Check mode: pm25-timestream-local, pm25-forwarder, pm25-simulator not written yet",
+    ):
+        assert said in run.stdout, said
+    assert sorted(path.name for path in fresh.iterdir()) == ["amazon-timestream-tools.git"]

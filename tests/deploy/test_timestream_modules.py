@@ -296,3 +296,40 @@ def test_explain_covers_missing_credentials_region_and_other_codes(utils):
         f"Cannot {what}: Timestream denied DescribeEndpoints (Only existing customers)."
     )
     assert sentence.endswith("(or use credentials allowed to call DescribeEndpoints).")
+
+
+@pytest.fixture
+def delete_races(monkeypatch, timestream_write):
+    """Make every Delete* call of the modules' clients find its resource already deleted: just
+    before the call, an independent client deletes it, as when AWS's first attempt went through
+    and the SDK's retry gets ResourceNotFoundException."""
+    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+    original = AnsibleAWSModule.client
+
+    def delete_first(params, **_):
+        if "TableName" in params:
+            timestream_write.delete_table(DatabaseName=params["DatabaseName"], TableName=params["TableName"])
+        else:
+            timestream_write.delete_database(DatabaseName=params["DatabaseName"])
+
+    def client(self, service, *args, **kwargs):
+        made = original(self, service, *args, **kwargs)
+        for operation in ("DeleteTable", "DeleteDatabase"):
+            made.meta.events.register(f"before-parameter-build.timestream-write.{operation}", delete_first)
+        return made
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", client)
+
+
+def test_a_delete_answered_with_resource_not_found_is_a_success(
+    run, database_module, table_module, timestream_write, name, delete_races
+):
+    make_table(timestream_write, name, "pm25")
+    table = run(table_module, {"database": name, "name": "pm25", "state": "absent"})
+    assert table.get("failed") is not True, table
+    assert table["changed"] is True
+    database = run(database_module, {"name": name, "state": "absent"})
+    assert database.get("failed") is not True, database
+    assert database["changed"] is True
+    assert name not in [db["DatabaseName"] for db in timestream_write.list_databases()["Databases"]]

@@ -71,6 +71,8 @@ def test_first_run_starts_everything_and_prints_the_report(deployment):
     assert all(alive(pid) for pid in pids(deployment["state_dir"]).values())
     assert "PM2.5 Analysis 1 — 9 panels" in first.output
     assert "make down" in first.output
+    # The panels are not printed as a JSON list of quoted lines (make demo prints them after the play).
+    assert '"[1] Beijing PM2.5 analysis' not in first.output
 
 
 def test_all_nine_panels_return_rows(deployment):
