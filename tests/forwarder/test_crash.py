@@ -67,8 +67,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(
     answers: list[dict] = []
 
     def load() -> None:
+        # paced over ~25 s, as live readings arrive, so that every kill lands while records are on
+        # their way however fast this machine drains them
         for start in range(0, len(records), 5000):
             answers.extend(put(kinesis_client, stream, records[start : start + 5000]))
+            time.sleep(1.2)
 
     loader = threading.Thread(target=load, daemon=True)
     loader.start()
