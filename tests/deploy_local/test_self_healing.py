@@ -239,6 +239,23 @@ def test_status_and_panels_say_when_the_simulator_and_the_forwarder_are_down(pip
     assert "STALE" not in fresh_enough.stdout
 
 
+def test_the_play_starts_what_is_down_and_fails_when_its_report_is_stale(pipeline):
+    # The forwarder and the simulator are stopped (previous test): the play starts them again, and with a
+    # threshold no reading can meet, its report says the data is stale and the play fails.
+    run = run_playbook(
+        ROOT / "site.yml", "-e", json.dumps({**pipeline["extra"], "local_stack_stale_after": 0.001})
+    )
+    assert run.returncode != 0
+    assert re.search(
+        r'"STALE: no readings for [\d.]+ s \(more than 0\.0 s\) although every service runs', run.output
+    )
+    assert re.search(
+        r"fatal: .*no readings for [\d.]+ s \(more than 0\.0 s\) although every service runs", run.output
+    )
+    state_dir = pipeline["state_dir"]
+    assert all(state_of(state_dir, name).get("state") == "running" for name in SERVICES)
+
+
 def test_a_failed_start_stops_what_that_run_started_and_names_the_port_holder(tmp_path):
     state_dir = tmp_path / ".state"
     kinesis_port = free_port()
