@@ -9,7 +9,8 @@ short_description: Run a program of the local pipeline in the background, tracke
 description:
   - Starts a long-running program detached from Ansible, with its output in a log file and its process id
     in a pid file, and waits until it is ready (its health URL answers 200, or its port accepts connections).
-  - Leaves a program alone when its pid file names a live process running the same command that is ready.
+  - Leaves a program alone when its pid file names a live process running the same command that is ready;
+    replaces (stops, then starts) the process its pid file names when it was started with another command.
   - Refuses to start when the port is already taken by another program, naming the port, the program
     holding it (where the system tells) and the variable that moves the service (I(port_variable)).
   - With I(supervisor), runs the program under that supervisor (the project's
@@ -101,6 +102,10 @@ name:
   description: The service name (for a rescue that stops what a failed run started).
   returned: always
   type: str
+replaced:
+  description: Process id of the program stopped because it ran with another command line.
+  returned: when one was replaced
+  type: int
 log:
   description: Path of the log file.
   returned: always
@@ -357,6 +362,12 @@ def main() -> None:
             log_tail=tail(log_file),
             **result,
         )
+    if pid and running is not None and recorded_argv and same_command(running, recorded_argv):
+        # Started here earlier with other settings (or before an upgrade): replace it, so that no copy
+        # runs untracked beside the new one.
+        result["replaced"] = pid
+        if not module.check_mode:
+            stop_service(module, pid, running, recorded_argv, state_file, params["ready_timeout"])
     if params["port"] and port_open(params["port"]):
         module.fail_json(msg=port_taken_message(name, params["port"], params["port_variable"]), **result)
     result["changed"] = True

@@ -217,3 +217,27 @@ def test_a_supervised_program_that_fails_at_start_is_not_left_restarting(tmp_pat
     assert not (tmp_path / "run" / "web.pid").exists()
     supervisor = json.loads((tmp_path / "run" / "web.state.json").read_text())["supervisor_pid"]
     assert not alive(supervisor)
+
+
+def test_a_program_started_with_other_settings_is_replaced_not_left_running(tmp_path, port):
+    first = service_play(tmp_path, "started", port)
+    assert first.returncode == 0, first.output
+    old = pid_of(tmp_path)
+    argv = [
+        sys.executable,
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(tmp_path),
+        str(port),
+    ]
+    changed = service_play(tmp_path, "started", port, argv=argv)
+    assert changed.returncode == 0, changed.output
+    assert changed.recap()["changed"] == 1
+    new = pid_of(tmp_path)
+    assert new != old and alive(new)
+    assert not alive(old), "the process started with the old settings still runs, untracked"
+    stopped = service_play(tmp_path, "stopped", port, argv=argv)
+    assert stopped.returncode == 0
