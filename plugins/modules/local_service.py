@@ -358,7 +358,7 @@ def main() -> None:
         if supervised:
             wait_while_restarting(module, name, pid, log_file, state_file, result)
         module.fail_json(
-            msg=f"{name} runs (pid {pid}) but is not ready; see {log_file}, then run `make down` and try again.",
+            msg=f"{name} runs (pid {pid}) but is not ready; see {log_file}; if it hangs, stop it (kill {pid}) and try again.",
             log_tail=tail(log_file),
             **result,
         )
