@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo panels down test pytest lint dashboards bench lock clean
+.PHONY: help setup demo panels status down test pytest lint dashboards bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,20 +28,30 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-STATE := .state
-LOCAL_KEYS = AWS_ACCESS_KEY_ID=$$(cat $(STATE)/secrets/access-key-id) \
-	AWS_SECRET_ACCESS_KEY=$$(cat $(STATE)/secrets/secret-access-key) AWS_DEFAULT_REGION=us-east-1
+# The local pipeline's state folder, extra ansible-playbook options for demo/down (e.g. other ports:
+# PLAY_ARGS='-e local_stack_kinesis_port=14567 -e local_stack_timestream_port=18600'), and the age in
+# seconds after which status/panels call the newest reading stale (default: the play's, 120).
+STATE ?= .state
+PLAY_ARGS ?=
+STALE_AFTER ?=
+# One demo/down at a time per state folder: a second one waits for the first (<state>/run/play.lock).
+LOCKED = $(PY) -m local_pipeline exclusive --state-dir $(STATE) --what "make $@" --
+PLAY = PATH=$(abspath $(BIN)):$$PATH $(LOCKED) $(BIN)/ansible-playbook site.yml \
+	-e local_stack_state_dir=$(abspath $(STATE)) $(PLAY_ARGS)
+STALE_OPTION = $(if $(STALE_AFTER),--stale-after $(STALE_AFTER))
 
 demo: setup ## Run the whole pipeline on this machine and print the nine panels
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/ansible-playbook site.yml
+	$(PLAY)
 	@$(MAKE) --no-print-directory panels
 
-panels: setup ## Print the nine panels of the running local pipeline again
-	@test -f $(STATE)/secrets/access-key-id || { echo "The local pipeline has not run here yet: run make demo first." >&2; exit 1; }
-	@$(LOCAL_KEYS) $(PY) -m dashboards report --endpoint-url http://127.0.0.1:8600
+panels: setup ## Print the nine panels of the running local pipeline again (exit 1 when stale)
+	@$(PY) -m dashboards report --state-dir $(STATE) $(STALE_OPTION)
+
+status: setup ## Services, restarts, data age, forwarder lag, dead letters, disk (exit 1 when not well)
+	@$(PY) -m local_pipeline status --state-dir $(STATE) $(STALE_OPTION)
 
 down: setup ## Stop every program the local pipeline started (by pid), nothing else
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/ansible-playbook site.yml -e state=absent
+	$(PLAY) -e state=absent
 
 test: setup lint pytest ## Lint, then run the whole test suite
 

@@ -105,16 +105,17 @@ def format_report(runs: list[PanelRun], source: str) -> str:
 
 def wait_for_fresh_data(
     client: Any, source: str, max_age_s: float, timeout_s: float, progress: Callable[[str], None]
-) -> None:
-    """Wait until the newest reading in ``source`` is at most ``max_age_s`` old."""
+) -> bool:
+    """Wait until the newest reading in ``source`` is at most ``max_age_s`` old; False on timeout."""
     sql = f"SELECT COUNT(*) AS n FROM {source} WHERE time > ago({int(max_age_s)}s)"
     deadline = time.monotonic() + timeout_s
     while True:
         count = run_query(client, sql).rows[0][0]
         if count:
             progress(f"fresh data: {count} readings in the last {int(max_age_s)} s")
-            return
+            return True
         if time.monotonic() > deadline:
-            raise TimeoutError(f"no reading newer than {int(max_age_s)} s arrived in {timeout_s:.0f} s")
+            progress(f"no reading newer than {int(max_age_s)} s arrived in {timeout_s:.0f} s")
+            return False
         progress("waiting for fresh readings ...")
         time.sleep(2)

@@ -43,6 +43,7 @@ class Chunk:
     shard_id: str
     last_sequence: str
     remaining: int
+    arrival: float = 0.0  # when its oldest record reached the stream (epoch seconds), for the lag
 
 
 @dataclass
@@ -61,15 +62,16 @@ class Progress:
         self._shards: dict[str, _Shard] = {}
         self._pending = 0
 
-    def read(self, shard_id: str, last_sequence: str, count: int) -> Chunk:
-        """Register ``count`` records just read from ``shard_id``, ending at ``last_sequence``."""
+    def read(self, shard_id: str, last_sequence: str, count: int, arrival: float = 0.0) -> Chunk:
+        """Register ``count`` records just read from ``shard_id``, ending at ``last_sequence``;
+        ``arrival``: when the first of them reached the stream (epoch seconds)."""
         if count < 1:
             raise ValueError("a chunk holds at least one record")
         with self._lock:
             shard = self._shards.setdefault(shard_id, _Shard())
             if shard.ended:
                 raise ValueError(f"shard {shard_id} already ended")
-            chunk = Chunk(shard_id, last_sequence, count)
+            chunk = Chunk(shard_id, last_sequence, count, arrival)
             shard.chunks.append(chunk)
             self._pending += count
             return chunk
@@ -122,6 +124,21 @@ class Progress:
     def pending(self) -> int:
         with self._lock:
             return self._pending
+
+    def oldest_unsettled_arrival(self) -> float | None:
+        """When the oldest record read but not yet settled reached the stream; None when all are settled.
+
+        A shard's chunks settle from the front (settled ones are dropped), so its first chunk still
+        waiting holds its oldest unsettled record."""
+        with self._lock:
+            oldest = None
+            for shard in self._shards.values():
+                for chunk in shard.chunks:
+                    if chunk.remaining:
+                        if oldest is None or chunk.arrival < oldest:
+                            oldest = chunk.arrival
+                        break
+            return oldest
 
     def wait_for_room(self, limit: int, timeout: float) -> bool:
         """Block until fewer than ``limit`` records are pending (True) or ``timeout`` passes (False)."""

@@ -70,9 +70,13 @@ class Forwarder:
         items: list[Item] = []
         invalid = 0
         # Small chunks let a shard's checkpoint follow the writes closely (less to read again after a crash).
+        read_at = time.time()
         for start in range(0, len(records), CHECKPOINT_GRAIN):
             part = records[start : start + CHECKPOINT_GRAIN]
-            chunk = self.progress.read(shard_id, part[-1][1], len(part))
+            arrival = part[0][2]
+            chunk = self.progress.read(
+                shard_id, part[-1][1], len(part), read_at if arrival is None else float(arrival)
+            )
             for data, sequence_number, _arrival in part:
                 try:
                     reading = parse_record(data)
@@ -243,6 +247,14 @@ class Forwarder:
         """Batches formed and waiting for a writer thread (a gauge for benchmarks)."""
         return self._queue.qsize()
 
+    def lag_ms(self) -> float:
+        """How far behind the stream what is written to Timestream is: the age of the oldest record read
+        but not yet written (it grows while writing stalls), or the readers' lag behind the stream's
+        tip when that is larger (MillisBehindLatest, or the age of the newest record read)."""
+        oldest = self.progress.oldest_unsettled_arrival()
+        unwritten = 0.0 if oldest is None else max(0.0, (time.time() - oldest) * 1000)
+        return max(unwritten, self.stats.lag)
+
     @property
     def stopping(self) -> bool:
         return self._stop.is_set()
@@ -311,7 +323,7 @@ class Forwarder:
                         last_counts,
                         counts,
                         now - last_summary,
-                        lag_ms=self.stats.lag,
+                        lag_ms=self.lag_ms(),
                         pending=self.progress.pending,
                         shards=sum(1 for reader in self._readers.values() if reader.is_alive()),
                     )

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError
 from catalogue import CatalogueError, load_catalogue
 from simulator.errors import ConfigError, DeliveryError
 from simulator.model import FleetModel, ModelParams
+from simulator.resume import ResumeFile
 from simulator.runner import Runner, RunReport, Schedule, StopSignal, iso
 from simulator.sinks import KinesisSink, OutputClosed, RetryPolicy, Sink, StdoutSink, TimestreamSink
 
@@ -176,6 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_time,
         help="time of the first reading (ISO 8601 or epoch ms); a past start is backfilled like --backfill",
     )
+    when.add_argument(
+        "--resume-file",
+        type=Path,
+        metavar="FILE",
+        help="remember here the last tick the destination accepted, and on start continue with the "
+        "tick after it (a restart skips nothing; a --backfill or --start later than that wins)",
+    )
+    when.add_argument(
+        "--resume-limit",
+        type=parse_duration,
+        default=parse_duration("1h"),
+        metavar="DURATION",
+        help="with --resume-file: resume no further back than this; older readings are skipped, and "
+        "the log says which (default: 1h)",
+    )
     what = parser.add_argument_group("data")
     what.add_argument(
         "--seed", type=int, help="random seed; the same seed gives the same data (default: random)"
@@ -296,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         start_ms = (
             args.start if args.start is not None else (now_ms - args.backfill if args.backfill else None)
         )
+        resume = ResumeFile(args.resume_file) if args.resume_file else None
+        if resume is not None:
+            start_ms = resume_start(resume, start_ms, now_ms, interval_ms, args.resume_limit)
+            resume.check_writable()
         schedule = Schedule.build(interval_ms, now_ms, start_ms, args.duration, args.count)
         log.info(
             "simulating %d stations in %d cities to %s, seed %d%s",
@@ -305,7 +325,14 @@ def main(argv: list[str] | None = None) -> int:
             seed,
             "" if args.seed is not None else f" (pass --seed {seed} to repeat this data)",
         )
-        report = Runner(model, sink, schedule, stop, report_every=args.report_every).run()
+        report = Runner(
+            model,
+            sink,
+            schedule,
+            stop,
+            report_every=args.report_every,
+            on_delivered=_saver(resume) if resume is not None else None,
+        ).run()
     except (ConfigError, CatalogueError) as exc:
         print(f"simulator: error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -332,6 +359,69 @@ def main(argv: list[str] | None = None) -> int:
         stop.close()
     _final_summary(report)
     return 0
+
+
+def resume_start(
+    resume: ResumeFile, start_ms: int | None, now_ms: int, interval_ms: int, limit_ms: int
+) -> int | None:
+    """The first tick to generate: the one after the last delivered tick, unless the options ask for a
+    later one; never older than ``limit_ms`` before now (the readings skipped are logged)."""
+    last = resume.load()
+    if last is None:
+        log.info("resume file %s does not exist yet: starting afresh", resume.path)
+        return start_ms
+    following = (last // interval_ms + 1) * interval_ms
+    earliest = now_ms - limit_ms
+    if following < earliest:
+        first_kept = math.ceil(earliest / interval_ms) * interval_ms
+        log.warning(
+            "resuming: the readings from %s to %s (%s ticks) are skipped: the last run stopped %s ago, "
+            "longer than --resume-limit",
+            iso(following),
+            iso(first_kept - interval_ms),
+            f"{(first_kept - following) // interval_ms:,}",
+            _ago(now_ms - last),
+        )
+        following = first_kept
+    if start_ms is not None and start_ms > following:
+        log.info(
+            "resume file %s: last delivered %s; the options start later, at %s",
+            resume.path,
+            iso(last),
+            iso(start_ms),
+        )
+        return start_ms
+    log.info("resuming after the last delivered reading (%s): from %s", iso(last), iso(following))
+    return following
+
+
+def _ago(millis: int) -> str:
+    seconds = millis / 1000
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _saver(resume: ResumeFile):
+    """Store each delivered position; a failing disk costs a warning (a restart then resends more)."""
+    failing = False
+
+    def save(last_delivered_ms: int) -> None:
+        nonlocal failing
+        try:
+            resume.save(last_delivered_ms)
+        except OSError as error:
+            if not failing:
+                log.warning("cannot update the resume file %s (%s); still running", resume.path, error)
+            failing = True
+        else:
+            if failing:
+                log.info("the resume file %s is written again", resume.path)
+            failing = False
+
+    return save
 
 
 def _destination(args: argparse.Namespace) -> str:

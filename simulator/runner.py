@@ -5,6 +5,10 @@ whoever generates them and however the run is split. Ticks already in the past (
 or ``--start``) are generated back to back; future ticks wait (sleeping, no polling) until
 their time comes. The sink is flushed whenever the runner is about to wait, so live readings
 leave at once and a stop request never strands buffered records.
+
+After every flush the runner reports the last tick the sink has fully accepted (``on_delivered``;
+the command line stores it in ``--resume-file``); while catching up it flushes for that every
+``save_every`` seconds, so a restarted run continues close to where the last one stopped.
 """
 
 from __future__ import annotations
@@ -101,6 +105,8 @@ class Runner:
         report_every: float = 5.0,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        on_delivered: Callable[[int], None] | None = None,
+        save_every: float = 5.0,
     ) -> None:
         self.model = model
         self.sink = sink
@@ -119,6 +125,10 @@ class Runner:
         self._last_report = self._phase_started
         self._window = _Window(self._phase_started, 0)
         self._last_tick_size = 0
+        self._on_delivered = on_delivered
+        self._save_every = save_every
+        self._next_save = self._phase_started + save_every
+        self._complete_ms: int | None = None  # the last tick whose readings were all handed to the sink
 
     def run(self) -> RunReport:
         """Generate and send ticks until the end, the count, or a stop request; then flush."""
@@ -138,12 +148,23 @@ class Runner:
                 break
             if self._tick > self.clock() * 1000:
                 self.sink.flush()  # about to wait for the next tick: deliver this one now
+                self._delivered()
+            elif self._on_delivered is not None and self.monotonic() >= self._next_save:
+                self.sink.flush()  # catching up: record progress now and then
+                self._delivered()
             self._maybe_report()
         report.stopped_by = reason
         if self._catching_up:
             self._finish_backfill("stopping")
         self.sink.close()
+        self._delivered()
         return report
+
+    def _delivered(self) -> None:
+        """Everything handed to the sink is accepted (it was just flushed): report the last whole tick."""
+        self._next_save = self.monotonic() + self._save_every
+        if self._on_delivered is not None and self._complete_ms is not None:
+            self._on_delivered(self._complete_ms)
 
     def _announce(self) -> None:
         interval = self.schedule.interval_ms
@@ -175,9 +196,12 @@ class Runner:
         """Generate and send one tick; True when --count is reached."""
         schedule, report = self.schedule, self.report
         readings = self.model.readings_at(self._tick)
+        whole = len(readings)
         if schedule.count is not None:
             readings = readings[: schedule.count - report.records]
         self.sink.send(readings)
+        if len(readings) == whole:
+            self._complete_ms = self._tick
         report.records += len(readings)
         report.ticks += 1
         self._last_tick_size = len(readings)
@@ -189,6 +213,7 @@ class Runner:
 
     def _finish_backfill(self, then: str) -> None:
         self.sink.flush()
+        self._delivered()
         records = self.report.records
         elapsed = self.monotonic() - self._phase_started
         log.info(

@@ -102,8 +102,23 @@ def test_second_run_changes_nothing_and_keeps_the_services(deployment):
     assert pids(deployment["state_dir"]) == before
 
 
+def programs(state_dir: Path) -> dict[str, int]:
+    """The supervised programs' own pids (the pid files name their supervisors), the loader's included."""
+    found = {}
+    for name in (*SERVICES, "history"):
+        path = state_dir / "run" / f"{name}.state.json"
+        pid = json.loads(path.read_text()).get("pid") if path.exists() else None
+        if pid:
+            found[name] = pid
+    return found
+
+
 def test_state_absent_stops_exactly_the_services(deployment):
     before = pids(deployment["state_dir"])
+    children = programs(deployment["state_dir"])
+    assert set(SERVICES) <= set(children)
+    assert not set(before.values()) & set(children.values())
+    before = {**before, **{f"{name} program": pid for name, pid in children.items()}}
     down = run_playbook(ROOT / "site.yml", "-e", json.dumps({**deployment["extra"], "state": "absent"}))
     assert down.returncode == 0, down.output
     deadline = time.monotonic() + 15

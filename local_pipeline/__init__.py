@@ -1,0 +1,1 @@
+"""Looking after the local pipeline: supervision with restarts, `make status`, the run lock."""
