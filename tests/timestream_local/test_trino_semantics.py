@@ -411,6 +411,8 @@ CASES: list[Case] = [
     C("regexp_class_intersection_is_refused", "SELECT regexp_like('a', '[a-c&&b]')", None, Error("character class intersections"), f"{REGEXP}: Java's [a-c&&b] is b only (Trino: false); RE2 reads '&&' as characters (true), so timestream_local refuses it"),
     C("upper_keeps_capital_sharp_s", "SELECT upper('ẞß')", "VARCHAR", "ẞß", "Java Character.toUpperCase: U+1E9E is upper case already, U+00DF has no one-letter upper case"),
     C("trim_keeps_no_break_space", "SELECT trim(chr(160) || 'a ')", "VARCHAR", "\u00a0a", f"{STRING} trim: Character.isWhitespace is false for U+00A0"),
+    C("concat_array_and_elements_chain", "SELECT ARRAY[1] || 2 || 3", "ARRAY(INTEGER)", ["1", "2", "3"], f"{ARRAY} || example (array || element, twice)"),
+    C("date_format_with_a_column_format_is_refused", "SELECT date_format(TIMESTAMP '2021-01-03 04:05:06', x) FROM UNNEST(ARRAY['%Y']) AS t(x)", None, Error("takes its format as a string literal"), f"{DATETIME} date_format: Trino reads the format per row; timestream_local converts Trino's specifiers to DuckDB's while translating, so it refuses a format that is not a literal"),
     # ---- names the translation's own lambdas use, as the client's column and lambda names
     C("array_join_replacement_named_like_its_lambda", "SELECT array_join(ARRAY['a', NULL], ',', \"__tsl_e\") FROM UNNEST(ARRAY['R']) AS t(\"__tsl_e\")", "VARCHAR", "a,R", f"{ARRAY} array_join with null_replacement"),
     C("array_join_replacement_named_like_its_binding", "SELECT array_join(ARRAY['a', NULL], ',', \"__tsl_j\") FROM UNNEST(ARRAY['R']) AS t(\"__tsl_j\")", "VARCHAR", "a,R", f"{ARRAY} array_join with null_replacement"),

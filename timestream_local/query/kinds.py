@@ -101,7 +101,7 @@ class Kinds:
             current = current.parent
         return None
 
-    def of(self, node: exp.Expr | None, depth: int = 0) -> str:  # noqa: PLR0911
+    def of(self, node: exp.Expr | None, depth: int = 0) -> str:  # noqa: PLR0911, PLR0912
         if node is None or depth > 40:
             return UNKNOWN
         if isinstance(node, (exp.Paren, exp.Alias)):
@@ -119,6 +119,9 @@ class Kinds:
         if isinstance(node, (exp.GenerateSeries, exp.Array, exp.ArrayAgg, exp.Split, exp.ArrayDistinct,
                              exp.Transform, exp.Flatten)):  # fmt: skip
             return ARRAY
+        if isinstance(node, (exp.DPipe, exp.Reverse)):  # array || element, reverse(array): arrays
+            sides = (self.of(node.this, depth + 1), self.of(node.args.get("expression"), depth + 1))
+            return ARRAY if ARRAY in sides else SCALAR
         if isinstance(node, (exp.ArrayFilter, exp.ArraySort)):
             inner = self.of(node.this, depth + 1)
             return inner if inner in (TIMESERIES, ARRAY) else ARRAY
