@@ -163,7 +163,6 @@ MINUS = "({0} - {1})"  # ago(<interval>): now minus it
 DIVIDE = "divide({0}, {1})"  # Trino's integer division truncates towards zero
 DATE_DIFF = "date_sub({0}, {1}, {2})"  # date_diff(unit, a, b): {0} the unit as a string literal
 FROM_EPOCH_UNITS = "make_timestamp_ns(CAST({0} AS BIGINT) * {1})"  # from_milliseconds: {1} = 1000000
-FROM_UNIXTIME = "make_timestamp_ns(CAST(round({0} * 1000000000) AS BIGINT))"
 FROM_ISO8601 = "CAST(timezone('UTC', CAST({0} AS TIMESTAMPTZ)) AS TIMESTAMP_NS)"
 INTERVAL_IN_UNITS = "CAST(epoch({0}) * {1} AS BIGINT)"  # to_milliseconds(interval): {1} = 1000
 EPOCH_NS = "epoch_ns({0})"
@@ -186,21 +185,21 @@ UNNEST_ORDINAL = "unnest(range(1, len({0}) + 1))"
 _INTERP_FRAME = (
     "list_transform([{'ts': {0}, 's': list_sort(list_distinct(CAST({1} AS TIMESTAMP_NS[]))), 'f': {2}}], "
     "lambda __tsl_a: list_transform([list_transform(list_select(list_grade_up(list_grade_up(list_concat("
-    "list_transform(__tsl_a.ts, lambda __tsl_e: {'t': __tsl_e.time, 'k': 0}), "
-    "list_transform(__tsl_a.s, lambda __tsl_e: {'t': __tsl_e, 'k': 1})))), "
-    "range(len(__tsl_a.ts) + 1, len(__tsl_a.ts) + len(__tsl_a.s) + 1)), "
+    "list_transform(__tsl_a['ts'], lambda __tsl_e: {'t': __tsl_e['time'], 'k': 0}), "
+    "list_transform(__tsl_a['s'], lambda __tsl_e: {'t': __tsl_e, 'k': 1})))), "
+    "range(len(__tsl_a['ts']) + 1, len(__tsl_a['ts']) + len(__tsl_a['s']) + 1)), "
     "lambda __tsl_r, __tsl_j: __tsl_r - __tsl_j)], "
-    "lambda __tsl_c: list_filter(list_transform(__tsl_a.s, lambda __tsl_p, __tsl_j: CASE {body} END), "
+    "lambda __tsl_c: list_filter(list_transform(__tsl_a['s'], lambda __tsl_p, __tsl_j: CASE {body} END), "
     "lambda __tsl_x: __tsl_x IS NOT NULL))[1])[1]"
 )
 
 _N = "__tsl_c[__tsl_j]"
-_L = f"__tsl_a.ts[{_N}]"
-_R = f"__tsl_a.ts[{_N} + 1]"
+_L = f"__tsl_a['ts'][{_N}]"
+_R = f"__tsl_a['ts'][{_N} + 1]"
 _LINEAR_BODY = (
     f"WHEN {_N} = 0 THEN NULL "
     f"WHEN {_L}.time = __tsl_p THEN {{'time': __tsl_p, 'value': CAST({_L}.value AS DOUBLE)}} "
-    f"WHEN {_N} = len(__tsl_a.ts) THEN NULL "
+    f"WHEN {_N} = len(__tsl_a['ts']) THEN NULL "
     f"ELSE {{'time': __tsl_p, 'value': CAST({_L}.value AS DOUBLE) + "
     f"(CAST({_R}.value AS DOUBLE) - CAST({_L}.value AS DOUBLE)) * "
     f"CAST(epoch_ns(__tsl_p) - epoch_ns({_L}.time) AS DOUBLE) / "
@@ -209,7 +208,7 @@ _LINEAR_BODY = (
 _LOCF_BODY = f"WHEN {_N} = 0 THEN NULL ELSE {{'time': __tsl_p, 'value': {_L}.value}}"
 _FILL_BODY = (
     f"WHEN {_N} > 0 AND {_L}.time = __tsl_p THEN {{'time': __tsl_p, 'value': {_L}.value}} "
-    "ELSE {'time': __tsl_p, 'value': __tsl_a.f}"
+    "ELSE {'time': __tsl_p, 'value': __tsl_a['f']}"
 )
 
 INTERPOLATE = {
@@ -220,11 +219,333 @@ INTERPOLATE = {
 # interpolate_xxx(timeseries, timestamp) -> double: the value at the one point ({1} is a one-point array)
 INTERPOLATE_ONE = {name: f"({body})[1].value" for name, body in INTERPOLATE.items()}
 
+# ------------------------------------------------------------------------ Trino's meaning
+# Templates for built-ins whose DuckDB namesake means something else (issue 14, item 5). Where the
+# meaning depends on an argument's type and the query text does not settle it (Kinds.scalar_type),
+# the template asks DuckDB: a CASE on typeof(x) is folded when DuckDB binds the query, so only the
+# branch for x's type is ever run. Every branch must still bind for every type (hence TRY_CAST and
+# CAST(x AS VARCHAR) in branches meant for other types), and the CASE has the union of its branches'
+# types: cast_to_type(v, x) gives v the type of x (x is only bound, never evaluated). A template
+# never puts a hole inside the body of one of its lambdas (a name in the argument could be captured
+# by the lambda's parameter): values a lambda needs are bound outside it, e.g. [{'a': {0}}].
+
+_INTEGERS = (
+    "('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', "
+    "'UHUGEINT')"
+)
+_FLOATS = "('DOUBLE', 'FLOAT')"
+
+# x / y: IEEE 754 when either side is a double (x / 0.0 is Infinity or NaN), truncating integer
+# division (an error for / 0) otherwise
+DIVIDE_FLOATING = "({0} / {1})"
+DIVIDE_ANY = (
+    f"CASE WHEN typeof({{0}}) IN {_FLOATS} OR typeof({{1}}) IN {_FLOATS} "
+    "THEN cast_to_type({0} / {1}, divide({0}, {1})) ELSE divide({0}, {1}) END"
+)
+# ceil/floor keep their argument's type (ceil of an integer is the integer)
+CEIL_ANY = f"CASE WHEN typeof({{0}}) IN {_INTEGERS} THEN {{0}} ELSE cast_to_type(ceil({{0}}), {{0}}) END"
+FLOOR_ANY = f"CASE WHEN typeof({{0}}) IN {_INTEGERS} THEN {{0}} ELSE cast_to_type(floor({{0}}), {{0}}) END"
+# sign keeps its argument's type; Math.signum keeps -0.0 and NaN
+SIGN = "CASE WHEN {0} = 0 OR isnan({0}) THEN {0} ELSE cast_to_type(sign({0}), {0}) END"
+SIGN_INTEGER = "cast_to_type(sign({0}), {0})"
+# sum of integers is a BIGINT that overflows with an error (DuckDB sums into a HUGEINT); {0} is the
+# whole aggregate (with FILTER), {1} its argument: min({1} * BIGINT) has the type Trino's sum has
+_OUTSIDE_BIGINT = (
+    "NOT BETWEEN -9223372036854775808 AND 9223372036854775807 THEN error('bigint addition overflow')"
+)
+SUM_BIGINT = "CASE WHEN {0} " + _OUTSIDE_BIGINT + " ELSE CAST({0} AS BIGINT) END"
+SUM_ANY = (
+    "cast_to_type(CASE WHEN typeof({0}) = 'HUGEINT' AND TRY_CAST({0} AS HUGEINT) "
+    + _OUTSIDE_BIGINT
+    + " ELSE {0} END, min({1} * CAST(0 AS BIGINT)))"
+)
+
+# -- casts. Java's String.trim() (which Trino applies before parsing a number) drops every character
+# up to U+0020.
+_INT_TEXT = r"'[\x00-\x20]*[+-]?[0-9]+[\x00-\x20]*'"
+_DOUBLE_TEXT = (
+    r"'[\x00-\x20]*[+-]?(NaN|Infinity|([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?[fFdD]?)[\x00-\x20]*'"
+)
+_DOUBLE_DIGITS = r"'[+-]?(NaN|Infinity|([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?)'"
+
+
+def _cannot(text: str, name: str) -> str:
+    return f"error('Cannot cast ''' || {text} || ''' to {name}')"
+
+
+def _to_integer(duck: str, name: str, text: str, try_: bool) -> str:
+    """VARCHAR -> an integer type the way Long.parseLong(s.trim()) reads it."""
+    if try_:
+        return (f"CASE WHEN regexp_full_match({text}, {_INT_TEXT}) "
+                f"THEN TRY_CAST(regexp_extract({text}, '[+-]?[0-9]+') AS {duck}) END")  # fmt: skip
+    return (f"CASE WHEN {text} IS NULL THEN NULL WHEN regexp_full_match({text}, {_INT_TEXT}) "
+            f"THEN CAST(regexp_extract({text}, '[+-]?[0-9]+') AS {duck}) ELSE {_cannot(text, name)} END")  # fmt: skip
+
+
+def _to_floating(duck: str, name: str, text: str, try_: bool) -> str:
+    """VARCHAR -> DOUBLE/REAL the way Double.parseDouble reads it (no 'inf' or 'nan')."""
+    value = f"{'TRY_CAST' if try_ else 'CAST'}(regexp_extract({text}, {_DOUBLE_DIGITS}) AS {duck})"
+    otherwise = "NULL" if try_ else _cannot(text, name)
+    return (f"CASE WHEN {text} IS NULL THEN NULL WHEN regexp_full_match({text}, {_DOUBLE_TEXT}) "
+            f"THEN {value} ELSE {otherwise} END")  # fmt: skip
+
+
+def _to_boolean(text: str, try_: bool) -> str:
+    """VARCHAR -> BOOLEAN: only t, true, f, false, 1, 0 (any case), as Trino reads it."""
+    otherwise = "NULL" if try_ else _cannot(text, "BOOLEAN")
+    return (f"CASE WHEN {text} IS NULL THEN NULL WHEN upper({text}) IN ('T', 'TRUE', '1') THEN true "
+            f"WHEN upper({text}) IN ('F', 'FALSE', '0') THEN false ELSE {otherwise} END")  # fmt: skip
+
+
+# A double as Java's Double.toString writes it (and so Trino's CAST to VARCHAR), from DuckDB's
+# shortest text of it ({s}): NaN, Infinity, plain digits for 1e-3 <= |x| < 1e7, otherwise one digit,
+# a fraction and an exponent (1.0E7, 1.2345E-4). It only reads text, so it binds for any type.
+_JAVA_DOUBLE = (
+    "CASE WHEN {s} IS NULL THEN NULL WHEN {s} IN ('nan', '-nan') THEN 'NaN' WHEN {s} = 'inf' THEN 'Infinity' "
+    "WHEN {s} = '-inf' THEN '-Infinity' WHEN abs(CAST({s} AS DOUBLE)) = 0 "
+    "OR (abs(CAST({s} AS DOUBLE)) >= 0.001 AND abs(CAST({s} AS DOUBLE)) < 10000000) THEN {s} "
+    "ELSE list_transform([regexp_extract({s}, '^(-?)([0-9]+)[.]?([0-9]*)(e([+-]?[0-9]+))?$', "
+    "['g', 'i', 'f', 'x', 'e'])], lambda __tsl_m: list_transform([{'d': trim(__tsl_m['i'] || __tsl_m['f'], '0'), "
+    "'e': coalesce(TRY_CAST(__tsl_m['e'] AS INTEGER), 0) + length(__tsl_m['i']) - 1 "
+    "- (length(__tsl_m['i'] || __tsl_m['f']) - length(ltrim(__tsl_m['i'] || __tsl_m['f'], '0')))}], "
+    "lambda __tsl_n: __tsl_m['g'] || substring(__tsl_n['d'], 1, 1) || '.' "
+    "|| coalesce(nullif(substring(__tsl_n['d'], 2), ''), '0') || 'E' || CAST(__tsl_n['e'] AS VARCHAR))[1])[1] END"
+)
+_JAVA_OF = (
+    "list_transform([CAST({0} AS VARCHAR)], lambda __tsl_s: "
+    + _JAVA_DOUBLE.replace("{s}", "__tsl_s")
+    + ")[1]"
+)
+VARCHAR_OF_FLOATING = _JAVA_OF
+VARCHAR_OF_ANY = f"CASE WHEN typeof({{0}}) IN {_FLOATS} THEN {_JAVA_OF} ELSE CAST({{0}} AS VARCHAR) END"
+
+
+def _cast_family(duck: str, name: str, try_: bool) -> dict[str, str]:
+    """The templates of CAST (or TRY_CAST) to one type, by what the argument is known to be."""
+    cast = "TRY_CAST" if try_ else "CAST"
+    plain = f"{cast}({{0}} AS {duck})"
+    if duck in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT"):
+        text = _to_integer(duck, name, "CAST({0} AS VARCHAR)", try_)
+        return {
+            "floating": f"{cast}(round({{0}}) AS {duck})",  # Trino rounds half away from zero, DuckDB to even
+            "varchar": _to_integer(duck, name, "{0}", try_),
+            "any": (f"CASE WHEN typeof({{0}}) IN {_FLOATS} THEN {cast}(round(TRY_CAST({{0}} AS DOUBLE)) AS {duck}) "
+                    f"WHEN typeof({{0}}) = 'VARCHAR' THEN {text} ELSE {plain} END"),
+        }  # fmt: skip
+    if duck in ("DOUBLE", "FLOAT"):
+        varchar, text = (
+            _to_floating(duck, name, "{0}", try_),
+            _to_floating(duck, name, "CAST({0} AS VARCHAR)", try_),
+        )
+    else:  # BOOLEAN
+        varchar, text = _to_boolean("{0}", try_), _to_boolean("CAST({0} AS VARCHAR)", try_)
+    return {"varchar": varchar, "any": f"CASE WHEN typeof({{0}}) = 'VARCHAR' THEN {text} ELSE {plain} END"}
+
+
+# DuckDB type -> (CAST templates, TRY_CAST templates); Trino's name for the type in messages
+CASTS = {
+    duck: (_cast_family(duck, name, False), _cast_family(duck, name, True))
+    for duck, name in (("BIGINT", "BIGINT"), ("INTEGER", "INT"), ("SMALLINT", "SMALLINT"),
+                       ("TINYINT", "TINYINT"), ("DOUBLE", "DOUBLE"), ("FLOAT", "REAL"), ("BOOLEAN", "BOOLEAN"))
+}  # fmt: skip
+# CAST(x AS VARCHAR(n)), {1} = n: a string is cut to n characters; anything else, written as CAST(x
+# AS VARCHAR) writes it, must fit
+VARCHAR_N = (
+    "CASE WHEN typeof({0}) = 'VARCHAR' THEN substring(CAST({0} AS VARCHAR), 1, {1}) "
+    "ELSE list_transform([{'v': "
+    + VARCHAR_OF_ANY
+    + ", 'n': {1}}], lambda __tsl_v: CASE WHEN length(__tsl_v['v']) "
+    "> __tsl_v['n'] THEN error('Value ' || __tsl_v['v'] || ' cannot be represented as varchar(' || __tsl_v['n'] || ')') "
+    "ELSE __tsl_v['v'] END)[1] END"
+)
+
+# -- strings
+SPLIT_PART = (
+    "CASE WHEN {2} < 1 THEN error('Index must be greater than zero') "
+    "WHEN {1} = '' THEN CASE WHEN {2} <= length({0}) THEN substring({0}, {2}, 1) END "
+    "WHEN {2} > (length({0}) - length(replace({0}, {1}, ''))) // length({1}) + 1 THEN NULL "
+    "ELSE split_part({0}, {1}, {2}) END"
+)
+_PAD_CHECKS = (
+    "CASE WHEN {1} < 0 OR {1} > 2147483647 THEN error('Target length must be in the range [0..2147483647]') "
+    "WHEN {2} = '' THEN error('Padding string must not be empty') "
+)
+LPAD = _PAD_CHECKS + "ELSE lpad({0}, {1}, {2}) END"
+RPAD = _PAD_CHECKS + "ELSE rpad({0}, {1}, {2}) END"
+# substr(s, start[, length]): start 0, a start before the beginning, or a length <= 0 give ''
+SUBSTR = "CASE WHEN {1} = 0 OR -({1}) > length({0}) THEN '' ELSE substring({0}, {1}) END"
+SUBSTR_LENGTH = (
+    "CASE WHEN {1} = 0 OR {2} <= 0 OR -({1}) > length({0}) THEN '' ELSE substring({0}, {1}, {2}) END"
+)
+# trim/ltrim/rtrim without characters remove Java's whitespace (Character.isWhitespace): not the
+# no-break spaces U+00A0, U+2007 and U+202F
+_WHITESPACE = " || ".join(
+    f"chr({code})"
+    for code in (*range(9, 14), *range(28, 33), 0x1680, *range(0x2000, 0x2007), *range(0x2008, 0x200B),
+                 0x2028, 0x2029, 0x205F, 0x3000)
+)  # fmt: skip
+TRIM_WHITESPACE = f"trim({{0}}, {_WHITESPACE})"
+LTRIM_WHITESPACE = f"ltrim({{0}}, {_WHITESPACE})"
+RTRIM_WHITESPACE = f"rtrim({{0}}, {_WHITESPACE})"
+# upper as Character.toUpperCase per code point: U+00DF (sharp s) has no one-letter upper case in
+# Java and stays; DuckDB makes it U+1E9E. The only difference (compared over every code point).
+UPPER = (
+    "CASE WHEN strpos({0}, 'ß') > 0 THEN array_to_string(list_transform(str_split({0}, 'ß'), "
+    "lambda __tsl_p: upper(__tsl_p)), 'ß') ELSE upper({0}) END"
+)
+# '||' and concat() when an operand's type is not known: anything but a string (or an array, which
+# DuckDB concatenates or refuses itself) is refused, as Trino refuses it. {0} is the condition.
+NOT_TEXT = "(typeof({0}) NOT IN ('VARCHAR', '\"NULL\"') AND typeof({0}) NOT LIKE '%[]')"
+CONCAT_CHECKED = (
+    "CASE WHEN {0} THEN error('''||'' and concat() take strings (or arrays): Trino does not convert "
+    "numbers, booleans or timestamps to varchar; CAST them to VARCHAR') ELSE {1} END"
+)
+ARRAY_APPEND = "list_append({0}, {1})"
+ARRAY_PREPEND = "list_prepend({0}, {1})"
+ARRAY_REVERSE = "list_reverse({0})"
+
+# -- arrays
+SUBSCRIPT = (
+    "CASE WHEN {1} = 0 THEN error('SQL array indices start at 1') "
+    "WHEN {1} < 0 THEN error('Array subscript is negative: ' || {1}) "
+    "WHEN {1} > len({0}) THEN error('Array subscript must be less than or equal to array length: ' || {1} "
+    "|| ' > ' || len({0})) ELSE {0}[{1}] END"
+)
+ELEMENT_AT = (
+    "CASE WHEN {1} = 0 THEN error('SQL array indices start at 1') WHEN abs({1}) > len({0}) THEN NULL "
+    "ELSE {0}[{1}] END"
+)
+CONTAINS = (
+    "CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL WHEN array_contains({0}, {1}) THEN true "
+    "WHEN list_count({0}) < len({0}) THEN NULL ELSE false END"
+)
+ARRAY_MAX = "CASE WHEN list_count({0}) < len({0}) THEN NULL ELSE list_max({0}) END"
+ARRAY_MIN = "CASE WHEN list_count({0}) < len({0}) THEN NULL ELSE list_min({0}) END"
+# the first occurrence of each value, in order, NULL included once: sort (value, position) pairs, keep
+# the first of each run of equal values, and put their positions back in order (n log n)
+ARRAY_DISTINCT = (
+    "list_transform([{0}], lambda __tsl_l: list_transform([list_sort(list_transform(__tsl_l, "
+    "lambda __tsl_x, __tsl_i: {'v': __tsl_x, 'i': __tsl_i}))], lambda __tsl_s: list_transform(list_sort("
+    "list_filter(list_transform(__tsl_s, lambda __tsl_p, __tsl_k: CASE WHEN __tsl_k = 1 "
+    "OR __tsl_p['v'] IS DISTINCT FROM __tsl_s[__tsl_k - 1].v THEN __tsl_p['i'] END), "
+    "lambda __tsl_i: __tsl_i IS NOT NULL)), lambda __tsl_i: __tsl_l[__tsl_i]))[1])[1]"
+)
+# array_join: elements written as CAST(x AS VARCHAR) writes them (doubles as Java does); NULLs are
+# skipped, or replaced by {2}
+_JAVA_ELEMENTS = (
+    "list_transform({a}, lambda __tsl_e: list_transform([CAST(__tsl_e AS VARCHAR)], lambda __tsl_s: "
+    + _JAVA_DOUBLE.replace("{s}", "__tsl_s")
+    + ")[1])"
+)
+ARRAY_JOIN = (
+    "CASE WHEN typeof({0}) IN ('DOUBLE[]', 'FLOAT[]') THEN array_to_string("
+    + _JAVA_ELEMENTS.replace("{a}", "{0}")
+    + ", {1}) ELSE array_to_string({0}, {1}) END"
+)
+ARRAY_JOIN_REPLACING = (
+    "array_to_string(list_transform([{'a': {0}, 'r': {2}}], lambda __tsl_j: list_transform("
+    "CASE WHEN typeof(__tsl_j['a']) IN ('DOUBLE[]', 'FLOAT[]') THEN "
+    + _JAVA_ELEMENTS.replace("{a}", "__tsl_j['a']")
+    + " ELSE list_transform(__tsl_j['a'], lambda __tsl_e: CAST(__tsl_e AS VARCHAR)) END, "
+    "lambda __tsl_e: coalesce(__tsl_e, __tsl_j['r'])))[1], {1})"
+)
+# sequence(date, date): one day up or down
+SEQUENCE_DAYS = (
+    "CAST(generate_series(CAST({0} AS TIMESTAMP), CAST(CASE WHEN abs({1} - {0}) >= "
+    + str(MAX_SEQUENCE_ENTRIES)
+    + " THEN "
+    + _TOO_MANY
+    + " ELSE {1} END AS TIMESTAMP), CASE WHEN {0} <= {1} THEN INTERVAL 1 DAY ELSE INTERVAL (-1) DAY END) AS DATE[])"
+)
+# sequence(start, stop, INTERVAL 'k' MONTH), k > 0: start + i * k months, each from start as Trino
+# does it (adding a month to the previous entry drifts at month ends: 01-31, 02-29, 03-29 ...)
+SEQUENCE_MONTHS = (
+    "list_transform([{'a': {0}, 'b': {1}, 'k': {2}}], lambda __tsl_q: CASE WHEN __tsl_q['a'] > __tsl_q['b'] THEN "
+    + _WRONG_WAY
+    + " WHEN date_sub('month', __tsl_q['a'], __tsl_q['b']) // __tsl_q['k'] >= "
+    + str(MAX_SEQUENCE_ENTRIES)
+    + " THEN "
+    + _TOO_MANY
+    + " ELSE list_filter(list_transform(range(0, date_sub('month', __tsl_q['a'], __tsl_q['b']) // __tsl_q['k'] + 2), "
+    "lambda __tsl_i: cast_to_type(__tsl_q['a'] + to_months(CAST(__tsl_i * __tsl_q['k'] AS INTEGER)), __tsl_q['a'])), "
+    "lambda __tsl_d: __tsl_d <= __tsl_q['b']) END)[1]"
+)
+# {0} with the type of {1}: a DATE stays a DATE through date_add, + INTERVAL, date_trunc, sequence
+KEEP_TYPE = "cast_to_type({0}, {1})"
+KEEP_ELEMENT_TYPE = "cast_to_type({0}, [{1}])"
+# ... and an error ({2}, a message) when {1} is a DATE: a DATE has no hours, minutes or seconds
+NOT_ON_DATE = "CASE WHEN typeof({1}) = 'DATE' THEN error({2}) ELSE cast_to_type({0}, {1}) END"
+DATE_TRUNC = "date_trunc({0}, {1})"
+
+# -- date and time
+FROM_UNIXTIME = (
+    f"CASE WHEN typeof({{0}}) IN {_INTEGERS} THEN make_timestamp_ns(CAST({{0}} AS BIGINT) * 1000000000) "
+    "ELSE make_timestamp_ns(CAST(round(CAST({0} AS DOUBLE) * 1000000000) AS BIGINT)) END"
+)
+STRFTIME = "strftime({0}, {1})"
+# extract(field FROM x) for each of Trino's fields (DOW is ISO: Monday 1 ... Sunday 7)
+EXTRACT = {
+    "YEAR": "year({0})", "QUARTER": "quarter({0})", "MONTH": "month({0})", "WEEK": "weekofyear({0})",
+    "DAY": "day({0})", "DAY_OF_MONTH": "day({0})", "DAY_OF_WEEK": "isodow({0})", "DOW": "isodow({0})",
+    "DAY_OF_YEAR": "dayofyear({0})", "DOY": "dayofyear({0})", "YEAR_OF_WEEK": "isoyear({0})",
+    "YOW": "isoyear({0})", "HOUR": "hour({0})", "MINUTE": "minute({0})", "SECOND": "second({0})",
+}  # fmt: skip
+
+# -- window functions: offsets that are not literals are checked per row
+OFFSET_AT_LEAST_0 = "CASE WHEN {0} < 0 THEN error('Offset must be at least 0') ELSE {0} END"
+OFFSET_AT_LEAST_1 = "CASE WHEN {0} < 1 THEN error('Offset must be at least 1') ELSE {0} END"
+
+_TRINO = frozenset(
+    {
+        DIVIDE_FLOATING, DIVIDE_ANY, CEIL_ANY, FLOOR_ANY, SIGN, SIGN_INTEGER, SUM_BIGINT, SUM_ANY,
+        VARCHAR_OF_FLOATING, VARCHAR_OF_ANY, VARCHAR_N, SPLIT_PART, LPAD, RPAD, SUBSTR, SUBSTR_LENGTH,
+        TRIM_WHITESPACE, LTRIM_WHITESPACE, RTRIM_WHITESPACE, UPPER, NOT_TEXT, CONCAT_CHECKED, ARRAY_APPEND,
+        ARRAY_PREPEND, ARRAY_REVERSE, SUBSCRIPT, ELEMENT_AT, CONTAINS, ARRAY_MAX, ARRAY_MIN, ARRAY_DISTINCT,
+        ARRAY_JOIN, ARRAY_JOIN_REPLACING, SEQUENCE_DAYS, SEQUENCE_MONTHS, KEEP_TYPE, KEEP_ELEMENT_TYPE,
+        NOT_ON_DATE, DATE_TRUNC, FROM_UNIXTIME, STRFTIME, OFFSET_AT_LEAST_0, OFFSET_AT_LEAST_1,
+        *EXTRACT.values(),
+        *(template for families in CASTS.values() for family in families for template in family.values()),
+    }
+)  # fmt: skip
+
+# Templates that may not be wrapped in a lambda (see bind): they hold an aggregate, unnest or LATERAL.
+UNBINDABLE = frozenset({CREATE_TIME_SERIES, SUM_ANY, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL, LATERAL})
+BIND_OVER = 100  # an argument a template repeats is bound once when its SQL is longer than this
+
+
+def holes(template: str) -> dict[str, int]:
+    """How often each hole ({0}, {1} ...) occurs in a template."""
+    counts: dict[str, int] = {}
+    for name in _HOLE.findall(template):
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def bind(template: str, rendered: dict[str, str], constants: frozenset[str] = frozenset()) -> str:
+    """The template filled with ``rendered`` (the generated SQL of its arguments), where a long
+    argument it repeats is computed once: the arguments are bound in a one-element list of a struct
+    and the template becomes the body of a lambda reading the struct's fields. Without this,
+    templates nested in templates (x / 2 / 2 over a column of unknown type) would repeat their
+    arguments exponentially. Every argument that names anything is bound, so that no name reaches
+    the lambda's body (where the parameter would capture it); only ``constants`` (arguments that
+    name nothing, such as literals) are written in place. Only constant text and the arguments' own
+    SQL are written."""
+    counts = holes(template)
+    if template in UNBINDABLE or not any(
+        counts.get(name, 0) > 1 and len(text) > BIND_OVER for name, text in rendered.items()
+    ):
+        return fill(template, **rendered)
+    bound = [name for name in rendered if name not in constants]
+    fields = ", ".join("'a" + name + "': " + rendered[name] for name in bound)
+    body = fill(template, **{**rendered, **{name: "__tsl_b['a" + name + "']" for name in bound}})
+    return "list_transform([{" + fields + "}], lambda __tsl_b: " + body + ")[1]"
+
+
 TEMPLATES = frozenset(
     {
         SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
-        *INTERPOLATE.values(), *INTERPOLATE_ONE.values(),
+        *INTERPOLATE.values(), *INTERPOLATE_ONE.values(), *_TRINO,
     }
 )  # fmt: skip

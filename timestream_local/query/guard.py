@@ -66,12 +66,12 @@ FUNCTIONS = frozenset(
         # strings
         "chr", "length", "levenshtein", "lower", "lpad", "ltrim", "regexp_matches", "replace",
         "reverse", "rpad", "rtrim", "split_part", "starts_with", "str_split", "strpos", "substring",
-        "trim", "upper",
-        # conditionals
-        "error", "nullif",
+        "trim", "upper", "regexp_full_match", "regexp_extract",
+        # conditionals, and telling types apart (typeof and cast_to_type only look at types)
+        "error", "nullif", "typeof", "cast_to_type", "isnan",
         # date and time
         "date_part", "datepart", "date_sub", "date_trunc", "day", "dayofyear", "epoch", "epoch_ns",
-        "hour", "isodow", "make_timestamp_ns", "minute", "month", "quarter", "second", "strftime",
+        "hour", "isodow", "isoyear", "make_timestamp_ns", "minute", "month", "quarter", "second", "strftime",
         "timezone", "weekofyear", "year",
         # INTERVAL literals of each unit, as DuckDB's parser names them
         "to_microseconds", "to_milliseconds", "to_seconds", "to_minutes", "to_hours", "to_days", "to_weeks",
@@ -79,7 +79,8 @@ FUNCTIONS = frozenset(
         # lists
         "array_contains", "array_length", "array_to_string", "flatten", "generate_series", "len",
         "list_concat", "list_distinct", "list_filter", "list_grade_up", "list_max", "list_min",
-        "list_select", "list_sort", "list_transform", "range", "unnest",
+        "list_select", "list_sort", "list_transform", "range", "unnest", "list_count", "list_append",
+        "list_prepend", "list_reverse",
     }
 )  # fmt: skip
 

@@ -18,6 +18,7 @@ import re
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.helper import seq_get
 from sqlglot.tokens import Token, TokenType
 
 from timestream_local.exceptions import ValidationException
@@ -40,6 +41,22 @@ MEASURE_VALUE_TYPES = ("bigint", "double", "varchar", "boolean", "timestamp")
 
 _PLACEHOLDER_MARKS = re.compile("__TSL_TABLE_|__TSL_NOW__", re.IGNORECASE)
 _DIALECT = Trino()
+RAW_FORMAT = "tsl_raw_format"  # node.meta key: date_format's format is the client's own text
+
+
+def _date_format(args: list) -> exp.TimeToStr:
+    node = exp.TimeToStr(this=seq_get(args, 0), format=seq_get(args, 1))
+    node.meta[RAW_FORMAT] = True
+    return node
+
+
+class _Parser(Trino.Parser):
+    """Trino's parser, but date_format keeps its format as the client wrote it: sqlglot would rewrite
+    it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning."""
+
+    FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format}  # noqa: RUF012
+
+
 # sqlglot warns when it falls back to an opaque "Command" for a statement it cannot parse; such
 # statements are refused with a ValidationException anyway, so its warning is only log noise.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -144,7 +161,7 @@ def parse(sql: str) -> exp.Expr:
         raise ValidationException(f"the query has {len(tokens)} tokens; the limit is {MAX_TOKENS}")
     tokens = _rewrite(tokens, sql)
     try:
-        statements = [s for s in _DIALECT.parser().parse(tokens, sql) if s is not None]
+        statements = [s for s in _Parser(dialect=_DIALECT).parse(tokens, sql) if s is not None]
     except ParseError as error:
         detail = error.errors[0] if error.errors else {}
         where = ""

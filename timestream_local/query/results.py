@@ -96,8 +96,8 @@ def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
         return expr
     var = f"__tsl_v{depth}"
     if shape.kind == "timeseries":
-        value = _fix_sql(f"{var}.value", shape.children[0][1], depth + 1)
-        return f"list_transform({expr}, lambda {var}: {{'time': epoch_ns({var}.time), 'value': {value}}})"
+        value = _fix_sql(f"{var}['value']", shape.children[0][1], depth + 1)
+        return f"list_transform({expr}, lambda {var}: {{'time': epoch_ns({var}['time']), 'value': {value}}})"
     if shape.kind == "array":
         return f"list_transform({expr}, lambda {var}: {_fix_sql(var, shape.children[0][1], depth + 1)})"
     if shape.kind == "row":

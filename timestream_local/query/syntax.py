@@ -92,3 +92,79 @@ def duration_ns(node: exp.Expr) -> int | None:
             if text.lstrip("-").isdigit():
                 return int(text) * _INTERVAL_UNIT_NS[unit]
     return None
+
+
+# date_format's specifiers (Trino's, after MySQL's) as DuckDB's strftime writes them; %f is the
+# fraction of the second in milliseconds, written with six digits
+_DATE_FORMAT = {
+    "a": "%a", "b": "%b", "c": "%-m", "d": "%d", "e": "%-d", "f": "%g000", "H": "%H", "h": "%I", "I": "%I",
+    "i": "%M", "j": "%j", "k": "%-H", "l": "%-I", "M": "%B", "m": "%m", "p": "%p", "r": "%I:%M:%S %p",
+    "S": "%S", "s": "%S", "T": "%H:%M:%S", "v": "%V", "W": "%A", "x": "%G", "Y": "%Y", "y": "%y", "%": "%%",
+}  # fmt: skip
+_NOT_IN_DATE_FORMAT = "DUuVwX"  # refused by Trino
+
+
+def strftime_format(node: exp.Expr, text: str) -> str:
+    """DuckDB's strftime format for a date_format format: each %<x> Trino knows becomes DuckDB's
+    specifier, %<x> of any other x is the character x, a lone % at the end is dropped (as Trino
+    reads it); the specifiers Trino refuses are refused."""
+    out: list[str] = []
+    escaped = False
+    for char in text:
+        if escaped:
+            if char in _NOT_IN_DATE_FORMAT:
+                raise fail(node, f"%{char} not supported in date format string")
+            out.append(_DATE_FORMAT.get(char, char))
+            escaped = False
+        elif char == "%":
+            escaped = True
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_LOOK_AROUND = {"(?=": "look-ahead", "(?!": "negative look-ahead", "(?<=": "look-behind",
+                "(?<!": "negative look-behind", "(?>": "atomic groups"}  # fmt: skip
+
+
+def java_only_regex(pattern: str) -> str | None:  # noqa: PLR0912
+    """The first construct of Java's pattern syntax (Trino's) that DuckDB's engine, RE2, lacks or
+    reads differently, named; None when there is none. RE2 has no look-around, atomic groups,
+    possessive quantifiers or back-references (it rejects them), and reads '&&' and a nested '['
+    inside a character class as plain characters where Java intersects or unites classes."""
+    i, size, in_class = 0, len(pattern), False
+    while i < size:
+        char = pattern[i]
+        if char == "\\":
+            following = pattern[i + 1 : i + 2]
+            if following == "Q":  # \Q...\E quotes everything up to \E
+                end = pattern.find("\\E", i + 2)
+                i = size if end < 0 else end + 2
+                continue
+            if not in_class and following and following in "123456789k":
+                return "back-references"
+            i += 2
+            continue
+        if in_class:
+            if char == "[":
+                return "nested character classes"
+            if pattern.startswith("&&", i):
+                return "character class intersections (&&)"
+            if char == "]":
+                in_class = False
+        elif char == "[":
+            in_class = True
+            i += 1
+            if pattern[i : i + 1] == "^":
+                i += 1
+            if pattern[i : i + 1] == "]":  # a ']' first in a class is a plain ']'
+                i += 1
+            continue
+        elif char == "(":
+            for opening, name in _LOOK_AROUND.items():
+                if pattern.startswith(opening, i):
+                    return name
+        elif char in "*+?}" and pattern[i + 1 : i + 2] == "+":
+            return "possessive quantifiers"
+        i += 1
+    return None

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
+from sqlglot.expressions.builders import apply_index_offset
 from sqlglot.generators.duckdb import DuckDBGenerator
 
 from timestream_local.catalog import quote
@@ -29,6 +30,7 @@ from timestream_local.models import format_ns
 from timestream_local.query import functions as fn
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
+from timestream_local.query.semantics import SUM_ARGUMENT, TrinoSemantics, sum_argument
 from timestream_local.query.syntax import (
     Raw,
     date_unit,
@@ -72,6 +74,14 @@ class Translation:
 
 
 _KIND = "tsl_kind"  # node.meta key: what Kinds found the node to be
+_TYPE = "tsl_type"  # node.meta key: the scalar type Kinds found the text to settle for the node
+_USER_LAMBDA = "tsl_user_lambda"  # node.meta key: a lambda the client wrote (transform(a, x -> ...))
+# the arguments of these are typed on the original tree (see TrinoSemantics)
+_TYPE_USERS = (
+    exp.Div, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
+    exp.GenerateSeries, exp.Reverse, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd,
+)  # fmt: skip
+MAX_SQL_CHARS = 1_000_000  # the longest DuckDB text a query may translate to
 _FIXED_TIME = "tsl_fixed_time_ns"  # node.meta key: the constant instant (UTC ns) a node stands for
 _KIND_USERS = {
     "interpolate_linear",
@@ -89,16 +99,32 @@ class _Rewriter:
         self.unnest_count = 0
         self.tables: list[TableRef] = []
         self.table_nodes: list[exp.Table] = []
-        # Kinds are read on the original tree; a rewritten node inherits the kind of the one it replaces.
-        for node in tree.walk():
+        self.trino = TrinoSemantics(self.type_of, self.kind)
+        # Kinds and types are read on the original tree; a rewritten node inherits those of the one
+        # it replaces.
+        for node in list(tree.walk()):
             if isinstance(node, exp.Unnest) or (
                 isinstance(node, exp.Anonymous) and node.name.lower() in _KIND_USERS
             ):
                 for arg in node.expressions:
                     arg.meta[_KIND] = self.kinds.of(arg)
+            elif isinstance(node, _TYPE_USERS):
+                for arg in node.iter_expressions():
+                    arg.meta[_TYPE] = self.kinds.scalar_type(arg)
+                    arg.meta.setdefault(_KIND, self.kinds.of(arg))
+            elif isinstance(node, exp.Sum):
+                node.meta[SUM_ARGUMENT] = self.kinds.scalar_type(sum_argument(node))
+            elif isinstance(node, exp.Lambda):
+                node.meta[_USER_LAMBDA] = True
+            elif isinstance(node, exp.Bracket):
+                _one_based(node)
 
     def kind(self, node: exp.Expr) -> str:
         return node.meta.get(_KIND, UNKNOWN)
+
+    @staticmethod
+    def type_of(node: exp.Expr) -> str:
+        return node.meta.get(_TYPE, UNKNOWN)
 
     @staticmethod
     def now_literal(offset_ns: int = 0) -> exp.Expr:
@@ -109,11 +135,14 @@ class _Rewriter:
 
     def _visit(self, node: exp.Expr) -> exp.Expr:
         for child in list(node.iter_expressions()):
+            key, index = child.arg_key, child.index
             new = self._visit(child)
             if new is not child:
-                if _KIND in child.meta:
-                    new.meta[_KIND] = child.meta[_KIND]
-                child.replace(new)
+                for mark in (_KIND, _TYPE):
+                    if mark in child.meta:
+                        new.meta[mark] = child.meta[mark]
+                # set, not child.replace: the new node may hold the old one (a wrapper)
+                node.set(key, new, index)
         return self._rewrite(node)
 
     def _rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911
@@ -127,19 +156,22 @@ class _Rewriter:
             return self._sequence(node)
         if isinstance(node, exp.Round):
             return self._round(node)
-        if isinstance(node, exp.Div | exp.DateDiff | exp.UnixToTime | exp.FromISO8601Timestamp):
+        if isinstance(node, exp.DateDiff | exp.FromISO8601Timestamp):
             return self._trino_meaning(node)
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.TIMESTAMP:
             return self._timestamp_cast(node)
         if isinstance(node, exp.Sub):
-            return self._before_now(node)
+            folded = self._before_now(node)
+            if folded is not node:
+                return folded
         if isinstance(node, exp.Unnest):
             return self._unnest(node)
         if isinstance(node, exp.Table) and node.args.get("db"):
             line, col = start_of(node.args["db"].meta) or (None, None)
             self.tables.append(TableRef(node.args["db"].name, node.name, line, col))
             self.table_nodes.append(node)
-        return node
+            return node
+        return self.trino.rewrite(node)
 
     # -- Timestream functions
 
@@ -176,15 +208,10 @@ class _Rewriter:
 
     @staticmethod
     def _trino_meaning(node: exp.Expr) -> exp.Expr:
-        """Built-ins whose DuckDB namesake differs from Trino's: integer division, date_diff's
-        argument order, fractional unix seconds, and ISO 8601 text with a zone."""
-        if isinstance(node, exp.Div):
-            return Raw(template=fn.DIVIDE, expressions=[node.this, node.expression])
+        """date_diff's argument order, and ISO 8601 text with a zone (more in semantics.py)."""
         if isinstance(node, exp.DateDiff):
             unit = exp.Literal.string(date_unit(node, "date_diff"))
             return Raw(template=fn.DATE_DIFF, expressions=[unit, node.expression, node.this])
-        if isinstance(node, exp.UnixToTime):
-            return Raw(template=fn.FROM_UNIXTIME, expressions=[node.this])
         return Raw(template=fn.FROM_ISO8601, expressions=[node.this])
 
     @staticmethod
@@ -218,8 +245,8 @@ class _Rewriter:
     def _to_epoch(self, node: exp.Anonymous, name: str, arg: exp.Expr) -> exp.Expr:
         divisor = 1_000_000 if name == "to_milliseconds" else 1
         ns = duration_ns(arg)
-        if ns is not None:
-            return exp.Literal.number(ns // divisor)
+        if ns is not None:  # Trino's to_milliseconds(interval) is a BIGINT
+            return exp.cast(exp.Literal.number(ns // divisor), exp.DType.BIGINT)
         if self.kind(arg) == INTERVAL:
             per_second = exp.Literal.number(1_000_000_000 // divisor)
             return Raw(template=fn.INTERVAL_IN_UNITS, expressions=[arg, per_second])
@@ -246,11 +273,15 @@ class _Rewriter:
         """sequence() as Trino has it: a default step of 1 or -1, at most MAX_SEQUENCE_ENTRIES
         entries, and an error for a zero step or one that leads away from stop."""
         start, stop, step = node.args.get("start"), node.args.get("end"), node.args.get("step")
+        trino = self.trino.sequence(start, stop, step, node)
+        if trino is not None:
+            return trino
         ns = duration_ns(step) if step is not None else None
         if ns is not None:
             if ns <= 0:
                 raise fail(node, "the step of sequence() must be positive")
-            return Raw(template=fn.SEQUENCE_NS, expressions=[start, stop, exp.Literal.number(ns)])
+            series = Raw(template=fn.SEQUENCE_NS, expressions=[start, stop, exp.Literal.number(ns)])
+            return self.trino.keeps_dates(start, series)
         if step is not None and (is_duration(step) or self.kind(step) == INTERVAL):
             return Raw(template=fn.SEQUENCE_INTERVAL, expressions=[start, stop, step])
         if step is None:
@@ -306,6 +337,16 @@ class _Rewriter:
                 exp.Table(this=exp.to_identifier(f"{TABLE_MARK}{number}__", quoted=True), alias=alias)
             )
         return tree
+
+
+def _one_based(node: exp.Bracket) -> None:
+    """Write a subscript's index as the client's (from 1), with offset 1: sqlglot's parser keeps
+    literal indexes from 0 and others as they are, and its generator undoes that."""
+    if len(node.expressions) != 1 or node.args.get("json_access"):
+        return
+    offset = 1 - (node.args.get("offset") or 0)
+    node.set("expressions", apply_index_offset(node.this, node.expressions, offset, dialect="duckdb"))
+    node.set("offset", 1)
 
 
 def _is_now_literal(node: exp.Expr) -> int | None:
@@ -409,23 +450,50 @@ def _name_columns(tree: exp.Expr) -> None:
 # ------------------------------------------------------------------------------------ generation
 
 
-def _raw_sql(self: DuckDBGenerator, expression: Raw) -> str:
+def _too_long(limit: int) -> ValidationException:
+    return ValidationException(
+        f"the query is too complex: its DuckDB form would be longer than {limit:,} characters (operations "
+        "whose meaning depends on a type repeat their arguments when the type is not known from the query "
+        "text; CAST such arguments to the type they have)"
+    )
+
+
+def _raw_sql(self: _Generator, expression: Raw) -> str:
     """A template's text with its holes filled by its arguments' generated SQL. Only the constant
-    templates of functions.TEMPLATES are written: no other text can reach DuckDB this way."""
+    templates of functions.TEMPLATES are written: no other text can reach DuckDB this way. Templates
+    may repeat an argument, so what they write is counted against the generator's budget."""
     template = expression.args["template"]
     if template not in fn.TEMPLATES:
         raise UnsupportedError("a DuckDB template that is not one of functions.TEMPLATES")
-    rendered = {}
+    rendered, constants = {}, set()
     for i, arg in enumerate(expression.expressions):
         text = self.sql(arg)
         # templates put arguments next to operators: keep each one whole
         whole = isinstance(arg, (exp.Column, exp.Literal, exp.Null, exp.Subquery, Raw))
         rendered[str(i)] = text if whole else f"({text})"
-    return fn.fill(template, **rendered)
+        if arg.find(exp.Column, exp.Identifier, exp.Subquery) is None:
+            constants.add(str(i))
+    sql = fn.bind(template, rendered, frozenset(constants))
+    self.tsl_written += len(sql)
+    if len(sql) > self.tsl_limit or self.tsl_written > 4 * self.tsl_limit:
+        raise _too_long(self.tsl_limit)
+    return sql
 
 
 class _Generator(DuckDBGenerator):
     TRANSFORMS: ClassVar[dict] = {**DuckDBGenerator.TRANSFORMS, Raw: _raw_sql}
+
+    def __init__(self, *args: object, limit: int = MAX_SQL_CHARS, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.tsl_limit = limit
+        self.tsl_written = 0
+
+    def lambda_sql(self, expression: exp.Lambda, arrow_sep: str = "->", wrap: bool = True) -> str:
+        """Only the client's own lambdas are written. sqlglot writes some functions with lambdas of
+        its own, whose parameter (x) would capture a column of that name in their arguments."""
+        if not expression.meta.get(_USER_LAMBDA):
+            raise UnsupportedError("a function that sqlglot writes with a lambda of its own")
+        return super().lambda_sql(expression, arrow_sep=arrow_sep, wrap=wrap)
 
 
 def _now_text(now_ns: int, offset_ns: int) -> str:
@@ -458,15 +526,16 @@ def bind_tables(sql: str, relations: list[str]) -> str:
     return _TABLE_PLACEHOLDER.sub(lambda match: relations[int(match.group(1))], sql)
 
 
-def translate(tree: exp.Expr) -> Translation:
-    """DuckDB SQL for a parsed query; its now()/ago() literals are filled by ``bind_now``."""
+def translate(tree: exp.Expr, max_chars: int = MAX_SQL_CHARS) -> Translation:
+    """DuckDB SQL for a parsed query; its now()/ago() literals are filled by ``bind_now``. A query
+    whose DuckDB text would be longer than ``max_chars`` is refused."""
     validate(tree)
     _name_columns(tree)
     rewriter = _Rewriter(tree)
     tree = rewriter.finish(rewriter.run())
     # comments=False: a comment in the query never reaches DuckDB (its text is the client's)
     generator = _Generator(
-        dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE, comments=False
+        dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE, comments=False, limit=max_chars
     )
     try:
         sql = generator.generate(tree)
@@ -474,4 +543,6 @@ def translate(tree: exp.Expr) -> Translation:
         raise ValidationException(f"unsupported SQL: {error}") from None
     except RecursionError:
         raise ValidationException("the query is nested too deeply") from None
+    if len(sql) > max_chars:
+        raise _too_long(max_chars)
     return Translation(sql=sql, tables=rewriter.tables)

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
-from timestream_local.query.syntax import date_unit, fail, node_name
+from timestream_local.query.syntax import date_unit, fail, java_only_regex, node_name
 
 MAX_DEPTH = 120
 
@@ -76,6 +76,19 @@ def _validate_function(node: exp.Func) -> None:
         raise fail(node, "only sequence(start, stop[, step]) is supported")
     if isinstance(node, exp.DateAdd | exp.DateDiff | exp.TimestampTrunc | exp.DateTrunc):
         date_unit(node, fn.FUNCTIONS[type(node)])
+    elif isinstance(node, exp.Extract):
+        field = node.this.name.upper()
+        if field not in fn.EXTRACT:
+            raise fail(node, f"extract() has no field {field[:40]}; use one of {', '.join(fn.EXTRACT)}")
+    elif isinstance(node, exp.RegexpLike) and isinstance(node.expression, exp.Literal):
+        feature = java_only_regex(node.expression.name)
+        if feature is not None:
+            raise fail(
+                node,
+                f"regexp_like(): the pattern uses {feature}, which timestream_local does not support (its "
+                "regular expression engine, RE2, lacks them or reads them differently from Java, whose "
+                "pattern syntax Trino uses)",
+            )
 
 
 def _validate_structure(node: exp.Expr, cte_names: set[str]) -> None:  # noqa: PLR0912
