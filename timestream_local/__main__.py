@@ -14,7 +14,13 @@ from typing import Any
 import duckdb
 
 from timestream_local import __version__
-from timestream_local.lockdown import DEFAULT_MEMORY_LIMIT, MIN_MEMORY_BYTES, parse_size, split_memory
+from timestream_local.lockdown import (
+    DEFAULT_MEMORY_LIMIT,
+    MIN_MEMORY_BYTES,
+    limit_process_memory,
+    parse_size,
+    split_memory,
+)
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".state" / "timestream"
 log = logging.getLogger("timestream_local")
@@ -226,6 +232,10 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _fail(str(error))
 
+    ceiling = limit_process_memory(args.memory_limit)
+    if ceiling is not None:
+        log.info("memory: DuckDB %d MiB, query results %d MiB, the whole process's data at most %d MiB",
+                 *(size // 2**20 for size in (*split_memory(args.memory_limit), ceiling)))  # fmt: skip
     mover = tiers.TierMover(store, args.tier_interval)
     mover.start()
     # load the SQL engine in the background so the first Query does not pay for importing it

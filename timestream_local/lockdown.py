@@ -13,14 +13,25 @@ other fence):
   already there and cannot be unloaded);
 * a memory limit for DuckDB's buffer manager, and a cap on spilled temporary data;
 * the configuration locked once set: no ``SET``, ``RESET`` or ``PRAGMA`` can change any of this.
+
+DuckDB's limit covers what its buffer manager holds (tables, hash tables, sorts, materialised
+results), not the vectors an expression builds on the way (``lpad('', 100000000, 'x')``, a list of
+long strings): ``limit_process_memory`` caps the whole process's data (RLIMIT_DATA) as a backstop,
+and DuckDB turns an allocation the cap refuses into an out-of-memory error of that query alone.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import resource
+import sys
+import threading
 from pathlib import Path
 
 import duckdb
+
+log = logging.getLogger("timestream_local.lockdown")
 
 DEFAULT_MEMORY_LIMIT = "1GB"  # a 2-core / 4 GB bastion also runs Grafana and the pipeline
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*", re.IGNORECASE)
@@ -36,6 +47,34 @@ def parse_size(text: str) -> int:
         raise ValueError(f"{text!r} is not a size; write it as 512MB, 1GB or 2GiB")
     number, unit = match.groups()
     return int(float(number) * _UNITS[(unit or "B").upper()])
+
+
+THREAD_STACK_BYTES = 2 * 2**20  # each connection's thread: ample for the parser's deepest nesting
+HEADROOM_BYTES = 512 * 2**20  # threads, Python objects, caches: what the server itself uses
+
+
+def _data_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def limit_process_memory(memory_limit: int) -> int | None:
+    """Cap the process's private data (heap, anonymous mappings, thread stacks) at what it uses now
+    plus ``memory_limit`` plus HEADROOM_BYTES; returns the cap, or None where the platform has no
+    such limit (only Linux counts mappings in RLIMIT_DATA). Call once, after the store is open."""
+    threading.stack_size(THREAD_STACK_BYTES)
+    if not sys.platform.startswith("linux"):
+        log.warning("the process memory cap is Linux-only; --memory-limit bounds DuckDB and results here")
+        return None
+    ceiling = _data_bytes() + memory_limit + HEADROOM_BYTES
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    return ceiling
 
 
 def split_memory(total: int) -> tuple[int, int]:

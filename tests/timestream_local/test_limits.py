@@ -219,3 +219,25 @@ def test_results_kept_for_paging_stay_within_their_byte_budget():
     assert [registry.get(f"q{n}") is None for n in range(5)] == [True, True, False, False, False]
     registry.store("big", StoredResult("sql", [], [row] * 10, 1000))
     assert registry.stored_bytes == 1000 and registry.get("q4") is None
+
+
+def test_memory_that_duckdb_does_not_count_is_capped_for_the_whole_process(tmp_path):
+    """Vectors an expression builds are outside DuckDB's own limit: the process cap turns them into
+    an out-of-memory error of that query, and the server goes on (the old server grew to gigabytes)."""
+    service = start_timestream_local(tmp_path / "data", extra_args=["--memory-limit", "256MB"])
+    try:
+        write, query = _clients(service)
+        assert "the whole process's data at most" in service.log()
+        # 10,000 strings of 200,000 characters: 2 GB in one value
+        sql = "SELECT cardinality(transform(sequence(1, 10000), i -> lpad('', 200000, 'x')))"
+        with pytest.raises(query.exceptions.ValidationException) as error:
+            query.query(QueryString=sql)
+        assert "ran out of memory" in error.value.response["Error"]["Message"]
+        assert _peak_rss_mib(service) < 1500
+        # the server, its writes and its queries carry on
+        write.create_database(DatabaseName="after")
+        write.create_table(DatabaseName="after", TableName="readings")
+        write.write_records(DatabaseName="after", TableName="readings", Records=[_double("1.5", now_ms())])
+        assert query_rows(query, "SELECT measure_value::double AS v FROM after.readings") == [{"v": "1.5"}]
+    finally:
+        service.stop()

@@ -135,7 +135,10 @@ def _map_duckdb_error(error: Exception, timed_out: bool, timeout_s: float) -> Ti
             )
         return QueryCancelledError("The query was cancelled.")
     if isinstance(error, duckdb.OutOfMemoryException):
-        return ValidationException("The query ran out of memory; narrow the time range or add filters.")
+        return ValidationException(
+            "The query ran out of memory: it needs more than the server's --memory-limit allows; narrow the "
+            "time range, add filters or aggregate."
+        )
     if isinstance(error, _DUCKDB_USER_ERRORS):
         return ValidationException(_first_line(error))
     log.error("query failed inside DuckDB: %s", _first_line(error))
