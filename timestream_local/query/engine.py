@@ -1,7 +1,10 @@
 """execute_query: one Timestream SQL query against the store's DuckDB database.
 
-parse (lexer) -> validate + translate (translate) -> check the tables exist -> run on DuckDB
-under a watchdog that interrupts it at the deadline -> convert to Timestream's wire format (results).
+parse (lexer) -> validate + translate (translate; on the server's translator threads, so that the
+client is answered at the deadline) -> resolve the tables (the store's catalogue) -> the guard
+(guard.py: DuckDB's parser reads the SQL first) -> run on DuckDB under a watchdog that interrupts
+it at the deadline -> fetch and encode Timestream's wire format a chunk at a time (results), within
+the deadline and the result's size limit.
 
 Dashboards send the same queries again and again (Grafana refreshes every 5 s), so three bounded
 caches keep the per-query cost down to DuckDB's own work: the translation of a query text (only
