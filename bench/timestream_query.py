@@ -245,8 +245,14 @@ _SERVED_QUERY = re.compile(r"POST \S+ Query -> 200 in ([\d.]+) ms")
 
 def server_times(log_path: Path, count: int, repeat: int) -> list[float]:
     """Median seconds the server itself spent on each query in the time_rounds above (its log's
-    request lines, in the order sent: one warm-up round, then `repeat` rounds)."""
-    served = [float(ms) / 1000 for ms in _SERVED_QUERY.findall(log_path.read_text())]
+    request lines, in the order sent: one warm-up round, then `repeat` rounds). The server logs a
+    request's line after sending its answer, so the last line may arrive a moment after the reply."""
+    deadline = time.monotonic() + 5
+    while True:
+        served = [float(ms) / 1000 for ms in _SERVED_QUERY.findall(log_path.read_text())]
+        if len(served) >= (repeat + 1) * count or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     if len(served) < (repeat + 1) * count:
         raise SystemExit(f"the server logged {len(served)} queries, expected {(repeat + 1) * count}")
     rounds = [served[r * count : (r + 1) * count] for r in range(1, repeat + 1)]
