@@ -51,7 +51,7 @@ from timestream_local.lru import LruCache  # noqa: E402
 from timestream_local.models import Retention, WriteRequest, format_ns  # noqa: E402
 from timestream_local.query import execute_query  # noqa: E402
 from timestream_local.query.prepared import PreparedStatements  # noqa: E402
-from timestream_local.storage import Store  # noqa: E402
+from timestream_local.store import Store  # noqa: E402
 from timestream_local.watchdog import Watchdog  # noqa: E402
 
 DASHBOARD = ROOT / "dashboards" / "pm25-analysis-1.json"
@@ -126,7 +126,7 @@ def build(data_dir: Path, hours: int, lead_s: float, log: Callable[[str], None])
             insert(begin, min(begin + 3 * 3600, older))
             log(f"  {min(begin + 3 * 3600, older) / 3600:.0f} of {hours} h written")
         if hours > 24:
-            from timestream_local import tiers  # noqa: PLC0415
+            from timestream_local.storage import tiers  # noqa: PLC0415
 
             log("  moving data older than 24 h to the magnetic tier ...")
             tiers.run_once(store, now_ns)

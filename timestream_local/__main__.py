@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from timestream_local import __version__
-from timestream_local.lockdown import (
+from timestream_local.storage.lockdown import (
     DEFAULT_MEMORY_LIMIT,
     MIN_MEMORY_BYTES,
     limit_process_memory,
@@ -158,8 +158,8 @@ def _check_config(args: argparse.Namespace) -> None:
 
 
 def _open_store(args: argparse.Namespace) -> Any:
-    from timestream_local.storage import Store, describe_failure  # noqa: PLC0415 - keep --help fast
-    from timestream_local.writelog import WriteLogDamaged, describe_os_error  # noqa: PLC0415
+    from timestream_local.storage.writelog import WriteLogDamaged, describe_os_error  # noqa: PLC0415
+    from timestream_local.store import Store, describe_failure  # noqa: PLC0415 - keep --help fast
 
     try:
         return Store(
@@ -221,8 +221,8 @@ def _warm_up_query_engine() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from timestream_local import tiers  # noqa: PLC0415 - keep --help fast
     from timestream_local.sigv4 import SigV4Verifier  # noqa: PLC0415
+    from timestream_local.storage import tiers  # noqa: PLC0415 - keep --help fast
 
     try:
         _check_config(args)

@@ -27,7 +27,7 @@ from timestream_local.exceptions import (
     ValidationException,
 )
 from timestream_local.lru import LruCache
-from timestream_local.storage import Store
+from timestream_local.store import Store
 from timestream_local.watchdog import Watchdog
 
 log = logging.getLogger("timestream_local.responses")

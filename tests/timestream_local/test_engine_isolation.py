@@ -20,7 +20,7 @@ from tests.services import start_timestream_local
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
 from timestream_local.query import guard
-from timestream_local.storage import Store
+from timestream_local.store import Store
 
 SECRET = "s3cret-in-the-environment-4711"
 CANARY = "canary-text-never-to-be-read-0815"

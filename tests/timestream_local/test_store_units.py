@@ -10,7 +10,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from timestream_local import models, storage
+from timestream_local import models, store
 from timestream_local.exceptions import AccessDeniedException
 from timestream_local.lru import LruCache
 from timestream_local.sigv4 import SigV4Verifier
@@ -225,7 +225,7 @@ def test_sigv4_rejects_old_signatures(monkeypatch):
     ],
 )
 def test_flusher_sends_a_column_as_one_value_only_when_every_row_has_it(values, same):
-    assert storage._same_value(values) is same
+    assert store._same_value(values) is same
 
 
 def test_lru_cache_returns_what_it_drops():

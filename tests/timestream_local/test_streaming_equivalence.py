@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from forwarder.records import parse_record
-from timestream_local import fastpath, models
-from timestream_local.columns import Columns
+from timestream_local import models
+from timestream_local.domain import fastpath
 from timestream_local.exceptions import TimestreamError
 from timestream_local.models import Retention
 from timestream_local.responses import Backend
-from timestream_local.storage import Store
+from timestream_local.storage.columns import Columns
+from timestream_local.store import Store
 
 NOW_NS = 1_800_000_000_000_000_000
 NOW_MS = NOW_NS // 1_000_000

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from timestream_local import tiers
 from timestream_local.models import Retention, WriteRequest
 from timestream_local.query import execute_query
-from timestream_local.storage import Store
+from timestream_local.storage import tiers
+from timestream_local.store import Store
 
 SECOND_NS = 1_000_000_000
 MINUTE_NS = 60 * SECOND_NS

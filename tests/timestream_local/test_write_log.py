@@ -27,8 +27,8 @@ from tests.services import ROOT, start_timestream_local
 from tests.timestream_local.store_helpers import create_table, now_ms, query_rows
 from tests.timestream_local.test_upgrade import _layout_1
 from timestream_local import models
-from timestream_local.storage import Store
-from timestream_local.writelog import WriteLog, WriteLogDamaged
+from timestream_local.storage.writelog import WriteLog, WriteLogDamaged
+from timestream_local.store import Store
 
 SEGMENT_HEADER = 8  # b"TSLWAL2\n"
 BATCH = 100
@@ -571,7 +571,7 @@ APPEND_UNDER_A_FILE_SIZE_LIMIT = textwrap.dedent(
     """
     import resource, signal, sys
     from pathlib import Path
-    from timestream_local.writelog import WriteLog, WriteLogError
+    from timestream_local.storage.writelog import WriteLog, WriteLogError
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
     log = WriteLog(Path(sys.argv[1]))
     log.append(1, None, b"x" * 1000)

@@ -25,7 +25,7 @@ from timestream_local.catalog import INTERNAL_SCHEMA, TableInfo, literal, quote
 from timestream_local.models import NS_PER_DAY, NS_PER_HOUR
 
 if TYPE_CHECKING:
-    from timestream_local.storage import MagneticFile, Store
+    from timestream_local.store import MagneticFile, Store
 
 log = logging.getLogger("timestream_local.tiers")
 
@@ -85,7 +85,7 @@ def file_stats(store: Store, path: Path) -> tuple[int, int, int, list[str]]:
 
 
 def register(store: Store, table: TableInfo, relative: str, day: str, stats: tuple) -> MagneticFile:
-    from timestream_local.storage import MagneticFile  # noqa: PLC0415 - avoid an import cycle
+    from timestream_local.store import MagneticFile  # noqa: PLC0415 - avoid an import cycle
 
     low, high, rows, columns = stats
     file = MagneticFile(table.id, relative, day, low, high, rows, columns)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from timestream_local import tiers
 from timestream_local.catalog import INTERNAL_SCHEMA, LAYOUT, VERSION_KEY, TableInfo, literal, quote
+from timestream_local.storage import tiers
 
 if TYPE_CHECKING:
-    from timestream_local.storage import Store
+    from timestream_local.store import Store
 
 log = logging.getLogger("timestream_local.upgrade")
 

@@ -22,7 +22,6 @@ import msgspec
 from msgspec.structs import astuple
 
 from timestream_local.catalog import VERSION_KEY
-from timestream_local.columns import Columns
 from timestream_local.models import (
     INT64_MAX,
     MAX_RECORDS_PER_WRITE,
@@ -31,6 +30,7 @@ from timestream_local.models import (
     parse_times,
     parse_values,
 )
+from timestream_local.storage.columns import Columns
 
 MAX_PLAIN_DIMENSION_VALUE = 512  # longer values need the UTF-8 byte-length rule of the full path
 

@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from timestream_local.columns import Columns
+from timestream_local.storage.columns import Columns
 
 log = logging.getLogger("timestream_local.writelog")
 SEGMENT_BYTES = 32 * 1024 * 1024

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import duckdb
 import msgspec
 
-from timestream_local import fastpath, lockdown, models
+from timestream_local import models
 from timestream_local.catalog import (
     INTERNAL_SCHEMA,
     LAYOUT,
@@ -35,7 +35,8 @@ from timestream_local.catalog import (
     quote,
     table_arn,
 )
-from timestream_local.columns import Columns
+from timestream_local.domain import fastpath
+from timestream_local.domain.spans import TimeSpans
 from timestream_local.exceptions import (
     ConflictException,
     InternalServerException,
@@ -43,8 +44,9 @@ from timestream_local.exceptions import (
     ValidationException,
 )
 from timestream_local.models import ParsedRecord, RecordError, Rejection, Retention, WriteRequest
-from timestream_local.spans import TimeSpans
-from timestream_local.writelog import (
+from timestream_local.storage import lockdown
+from timestream_local.storage.columns import Columns
+from timestream_local.storage.writelog import (
     LogEntry,
     PendingBatch,
     PendingWrites,
@@ -227,7 +229,7 @@ class Store:
                 self._files.setdefault(row[0], []).append(MagneticFile(*row[:6], json.loads(row[6])))
             self._cleanup_files()
             if any(table.layout < LAYOUT for table in self._tables.values()):
-                from timestream_local import upgrade  # noqa: PLC0415 - once, for an older data directory
+                from timestream_local.storage import upgrade  # noqa: PLC0415 - once, for an older data directory
 
                 upgrade.to_current_layout(self)
             for table in self._tables.values():
@@ -896,7 +898,7 @@ class Store:
         schema_change: dict[str, Any] | None,
     ) -> None:
         """Schema changes and overwrites: one DuckDB transaction, committed before the reply."""
-        from timestream_local import tiers  # noqa: PLC0415 - tiers imports this module
+        from timestream_local.storage import tiers  # noqa: PLC0415 - tiers imports this module
 
         file_rewrites: dict[str, list[int]] = {}
         mem_rowids = []
