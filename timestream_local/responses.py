@@ -17,7 +17,8 @@ from typing import Any
 
 import msgspec
 
-from timestream_local import models
+from timestream_local.domain import resources
+from timestream_local.domain.records import parse_write_request
 from timestream_local.exceptions import (
     InternalServerException,
     RejectedRecordsException,
@@ -296,9 +297,9 @@ class Backend:
         magnetic = params.get("MagneticStoreWriteProperties")
         schema = params.get("Schema")
         return (
-            None if retention is None else models.parse_retention(retention),
-            None if magnetic is None else models.parse_magnetic_write_properties(magnetic),
-            None if schema is None else models.parse_schema(schema),
+            None if retention is None else resources.parse_retention(retention),
+            None if magnetic is None else resources.parse_magnetic_write_properties(magnetic),
+            None if schema is None else resources.parse_schema(schema),
         )
 
     def create_table(self, params: Params, _statements: Any) -> dict[str, Any]:
@@ -342,7 +343,7 @@ class Backend:
 
     # ----------------------------------------------------------------------------------- writes
     def write_records(self, params: Params, _statements: Any, raw: bytes | None = None) -> dict[str, Any]:
-        request = models.parse_write_request(params, raw)
+        request = parse_write_request(params, raw)
         outcome, rejections = self.store.write_records(request)
         if rejections:
             raise RejectedRecordsException(

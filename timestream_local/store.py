@@ -35,7 +35,8 @@ from timestream_local.catalog import (
     quote,
     table_arn,
 )
-from timestream_local.domain import fastpath
+from timestream_local.domain import fastpath, resources, table_rules
+from timestream_local.domain.records import RecordParser
 from timestream_local.domain.spans import TimeSpans
 from timestream_local.exceptions import (
     ConflictException,
@@ -370,7 +371,7 @@ class Store:
 
     # ------------------------------------------------------------------------------ control plane
     def create_database(self, name: str, kms_key_id: str | None = None) -> DatabaseInfo:
-        models.validate_resource_name(name, "DatabaseName", creating=True)
+        resources.validate_resource_name(name, "DatabaseName", creating=True)
         with self.exclusive():
             self._flush(holding_lock=True)
             if any(existing.lower() == name.lower() for existing in self._databases):
@@ -444,7 +445,7 @@ class Store:
         magnetic_writes: dict[str, Any] | None = None,
         schema: dict[str, Any] | None = None,
     ) -> TableInfo:
-        models.validate_resource_name(name, "TableName", creating=True)
+        resources.validate_resource_name(name, "TableName", creating=True)
         with self.exclusive():
             self._flush(holding_lock=True)
             self._database(database)
@@ -553,7 +554,7 @@ class Store:
             self._table(request.database, request.table)  # unknown table fails the whole call first
         rejections: list[Rejection] = []
         parsed: list[ParsedRecord] = []
-        parser = models.RecordParser(request.common, self._known_names)
+        parser = RecordParser(request.common, self._known_names)
         for index, record in enumerate(request.records):
             try:
                 parsed.append(parser.parse(index, record))
@@ -684,7 +685,7 @@ class Store:
             if memory_oldest <= record.time_ns <= newest:
                 accepted.append(record)
                 continue
-            reason = models.ingestion_window_reason(
+            reason = table_rules.ingestion_window_reason(
                 record.time_ns, now, table.retention, table.magnetic_writes_enabled
             )
             if reason is None:
@@ -716,7 +717,7 @@ class Store:
         """Reject records that conflict with the table's columns; collect new columns."""
         if self._fits_schema(table, records):
             return records, None
-        check = models.SchemaCheck(table.dimensions, table.attributes, table.measure_types)
+        check = table_rules.SchemaCheck(table.dimensions, table.attributes, table.measure_types)
         accepted = []
         for record in records:
             reason = check.problem(record)
@@ -1032,7 +1033,7 @@ class Store:
     def _parse_entry(self, entry: LogEntry) -> Columns:
         request = json.loads(entry.body)
         records = request.get("Records") or []
-        parser = models.RecordParser(request.get("CommonAttributes") or {}, self._known_names)
+        parser = RecordParser(request.get("CommonAttributes") or {}, self._known_names)
         indexes = range(len(records)) if entry.indexes is None else entry.indexes
         return Columns.from_records(parser.parse(i, records[i]) for i in indexes)
 

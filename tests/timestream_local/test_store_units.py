@@ -11,6 +11,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from timestream_local import models, store
+from timestream_local.domain import records, table_rules
 from timestream_local.exceptions import AccessDeniedException
 from timestream_local.lru import LruCache
 from timestream_local.sigv4 import SigV4Verifier
@@ -19,7 +20,7 @@ SECOND_NS = 1_000_000_000
 
 
 def _parse(record, common=None):
-    return models.RecordParser(common or {}).parse(0, record)
+    return records.RecordParser(common or {}).parse(0, record)
 
 
 def _reason(record, common=None) -> str:
@@ -130,7 +131,7 @@ def test_multi_records():
 
 
 def test_schema_check_rules():
-    check = models.SchemaCheck(["city"], {"temp": "DOUBLE"}, {"pm2.5": "BIGINT", "air": "MULTI"})
+    check = table_rules.SchemaCheck(["city"], {"temp": "DOUBLE"}, {"pm2.5": "BIGINT", "air": "MULTI"})
     ok = _parse(
         {
             "Dimensions": [{"Name": "district", "Value": "n"}],
@@ -159,13 +160,15 @@ def test_ingestion_window():
     now = 1_000 * 86_400 * SECOND_NS
     retention = models.Retention(memory_hours=2, magnetic_days=3)
     hour = 3600 * SECOND_NS
-    assert models.ingestion_window_reason(now, now, retention, False) is None
-    assert models.ingestion_window_reason(now + 15 * 60 * SECOND_NS, now, retention, False) is None
-    assert "future" in models.ingestion_window_reason(now + 15 * 60 * SECOND_NS + 1, now, retention, False)
-    assert models.ingestion_window_reason(now - 2 * hour, now, retention, False) is None
-    assert "memory store" in models.ingestion_window_reason(now - 2 * hour - 1, now, retention, False)
-    assert models.ingestion_window_reason(now - 2 * hour - 1, now, retention, True) is None
-    assert "magnetic store retention" in models.ingestion_window_reason(
+    assert table_rules.ingestion_window_reason(now, now, retention, False) is None
+    assert table_rules.ingestion_window_reason(now + 15 * 60 * SECOND_NS, now, retention, False) is None
+    assert "future" in table_rules.ingestion_window_reason(
+        now + 15 * 60 * SECOND_NS + 1, now, retention, False
+    )
+    assert table_rules.ingestion_window_reason(now - 2 * hour, now, retention, False) is None
+    assert "memory store" in table_rules.ingestion_window_reason(now - 2 * hour - 1, now, retention, False)
+    assert table_rules.ingestion_window_reason(now - 2 * hour - 1, now, retention, True) is None
+    assert "magnetic store retention" in table_rules.ingestion_window_reason(
         now - 3 * 24 * hour - 1, now, retention, True
     )
 

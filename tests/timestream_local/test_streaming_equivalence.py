@@ -21,6 +21,7 @@ import pytest
 from forwarder.records import parse_record
 from timestream_local import models
 from timestream_local.domain import fastpath
+from timestream_local.domain import records as record_rules
 from timestream_local.exceptions import TimestreamError
 from timestream_local.models import Retention
 from timestream_local.responses import Backend
@@ -356,7 +357,7 @@ def test_fast_path_rows_match_what_the_log_replay_parses(seed):
         if batch is None:
             continue
         taken += 1
-        parser = models.RecordParser(request.get("CommonAttributes") or {}, set(known))
+        parser = record_rules.RecordParser(request.get("CommonAttributes") or {}, set(known))
         records = [parser.parse(i, record) for i, record in enumerate(request["Records"])]
         assert _as_rows(batch.rows) == _as_rows(Columns.from_records(records))
         assert batch.series == [(r.dims, r.measure_name) for r in records]
@@ -379,10 +380,10 @@ def _as_rows(columns: Columns) -> list[dict[str, Any]]:
 def test_column_value_parsers_follow_the_single_value_rules(raws, kind):
     expected: list[Any] | None
     try:
-        expected = [models.parse_value(raw, kind, "SECONDS", "MeasureValue") for raw in raws]
+        expected = [record_rules.parse_value(raw, kind, "SECONDS", "MeasureValue") for raw in raws]
     except models.RecordError:
         expected = None
-    parsed = models.parse_values(raws, kind, "SECONDS")
+    parsed = record_rules.parse_values(raws, kind, "SECONDS")
     if expected is None or kind != "BIGINT" or max(len(r) for r in raws) <= 19:
         assert parsed == expected
     else:  # a 19-digit negative BIGINT is left to the single-value parser
@@ -394,10 +395,10 @@ def test_column_value_parsers_follow_the_single_value_rules(raws, kind):
 def test_column_time_parser_follows_the_single_value_rule(raws, unit):
     expected: list[int] | None
     try:
-        expected = [models.parse_time(raw, models.TIME_UNITS[unit], unit) for raw in raws]
+        expected = [record_rules.parse_time(raw, models.TIME_UNITS[unit], unit) for raw in raws]
     except models.RecordError:
         expected = None
-    assert models.parse_times(raws, unit) == expected
+    assert record_rules.parse_times(raws, unit) == expected
 
 
 def test_the_forwarders_requests_take_the_fast_path(tmp_path):

@@ -26,7 +26,7 @@ import pytest
 from tests.services import ROOT, start_timestream_local
 from tests.timestream_local.store_helpers import create_table, now_ms, query_rows
 from tests.timestream_local.test_upgrade import _layout_1
-from timestream_local import models
+from timestream_local.domain.records import RecordParser, parse_write_request
 from timestream_local.storage.writelog import WriteLog, WriteLogDamaged
 from timestream_local.store import Store
 
@@ -454,15 +454,15 @@ def test_rows_the_database_refuses_are_set_aside_and_the_flusher_goes_on_for_eve
 
         def write(table: str, batch: int) -> None:
             raw = json.dumps({"DatabaseName": "db1", "TableName": table, "Records": _records(batch, start)})
-            request = models.parse_write_request(json.loads(raw), raw.encode())
+            request = parse_write_request(json.loads(raw), raw.encode())
             outcome, rejections = store.write_records(request)
             assert (outcome.total, rejections) == (BATCH, [])
 
         write("first", 0)
         write("second", 0)
         raw = json.dumps({"DatabaseName": "db1", "TableName": "first", "Records": _records(1, start)})
-        request = models.parse_write_request(json.loads(raw), raw.encode())
-        parser = models.RecordParser({}, set())
+        request = parse_write_request(json.loads(raw), raw.encode())
+        parser = RecordParser({}, set())
         poison = [parser.parse(i, r) for i, r in enumerate(request.records)]
         poison[3].values = {"measure_value::bigint": "abc"}
         with store.exclusive():
