@@ -241,7 +241,7 @@ class Backend:
         """Run one action on a raw request body. WriteRecords first tries the store's streaming fast
         path, which either takes the whole request or leaves it untouched for the full path."""
         if action == "WriteRecords":
-            count = self.store.write_streaming(body)
+            count = self.store.writer.write_streaming(body)
             if count is not None:
                 return _ingested(count, 0)
         return self.dispatch(action, parse_body(body), statements_factory, body)
@@ -266,18 +266,20 @@ class Backend:
     def create_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         name = _string(params, "DatabaseName")
         kms = _string(params, "KmsKeyId", required=False)
-        info = self.store.create_database(name, kms)
+        info = self.store.catalogue.create_database(name, kms)
         return {"Database": info.to_api(0)}
 
     def describe_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         name = _string(params, "DatabaseName")
-        info = self.store.describe_database(name)
-        return {"Database": info.to_api(self.store.table_count(name))}
+        info = self.store.catalogue.describe_database(name)
+        return {"Database": info.to_api(self.store.catalogue.table_count(name))}
 
     def list_databases(self, params: Params, _statements: Any) -> dict[str, Any]:
         start, size = _page_args(params, 20)
-        items, token = _page(self.store.list_databases(), start, size)
-        body: dict[str, Any] = {"Databases": [i.to_api(self.store.table_count(i.name)) for i in items]}
+        items, token = _page(self.store.catalogue.list_databases(), start, size)
+        body: dict[str, Any] = {
+            "Databases": [i.to_api(self.store.catalogue.table_count(i.name)) for i in items]
+        }
         if token:
             body["NextToken"] = token
         return body
@@ -285,11 +287,11 @@ class Backend:
     def update_database(self, params: Params, _statements: Any) -> dict[str, Any]:
         name = _string(params, "DatabaseName")
         kms = _string(params, "KmsKeyId")
-        info = self.store.update_database(name, kms)
-        return {"Database": info.to_api(self.store.table_count(name))}
+        info = self.store.catalogue.update_database(name, kms)
+        return {"Database": info.to_api(self.store.catalogue.table_count(name))}
 
     def delete_database(self, params: Params, _statements: Any) -> dict[str, Any]:
-        self.store.delete_database(_string(params, "DatabaseName"))
+        self.store.catalogue.delete_database(_string(params, "DatabaseName"))
         return {}
 
     def _table_options(self, params: Params) -> tuple[Any, Any, Any]:
@@ -306,17 +308,19 @@ class Backend:
         database = _string(params, "DatabaseName")
         name = _string(params, "TableName")
         retention, magnetic, schema = self._table_options(params)
-        table = self.store.create_table(database, name, retention, magnetic, schema)
+        table = self.store.catalogue.create_table(database, name, retention, magnetic, schema)
         return {"Table": table.to_api()}
 
     def describe_table(self, params: Params, _statements: Any) -> dict[str, Any]:
-        table = self.store.describe_table(_string(params, "DatabaseName"), _string(params, "TableName"))
+        table = self.store.catalogue.describe_table(
+            _string(params, "DatabaseName"), _string(params, "TableName")
+        )
         return {"Table": table.to_api()}
 
     def list_tables(self, params: Params, _statements: Any) -> dict[str, Any]:
         database = _string(params, "DatabaseName", required=False)
         start, size = _page_args(params, 20)
-        items, token = _page(self.store.list_tables(database), start, size)
+        items, token = _page(self.store.catalogue.list_tables(database), start, size)
         body: dict[str, Any] = {"Tables": [t.to_api() for t in items]}
         if token:
             body["NextToken"] = token
@@ -326,11 +330,11 @@ class Backend:
         database = _string(params, "DatabaseName")
         name = _string(params, "TableName")
         retention, magnetic, schema = self._table_options(params)
-        table = self.store.update_table(database, name, retention, magnetic, schema)
+        table = self.store.catalogue.update_table(database, name, retention, magnetic, schema)
         return {"Table": table.to_api()}
 
     def delete_table(self, params: Params, _statements: Any) -> dict[str, Any]:
-        self.store.delete_table(_string(params, "DatabaseName"), _string(params, "TableName"))
+        self.store.catalogue.delete_table(_string(params, "DatabaseName"), _string(params, "TableName"))
         return {}
 
     def list_tags(self, params: Params, _statements: Any) -> dict[str, Any]:
@@ -344,7 +348,7 @@ class Backend:
     # ----------------------------------------------------------------------------------- writes
     def write_records(self, params: Params, _statements: Any, raw: bytes | None = None) -> dict[str, Any]:
         request = parse_write_request(params, raw)
-        outcome, rejections = self.store.write_records(request)
+        outcome, rejections = self.store.writer.write_records(request)
         if rejections:
             raise RejectedRecordsException(
                 "One or more records have been rejected. See RejectedRecords for details.",
@@ -378,7 +382,7 @@ class Backend:
         """A new DuckDB cursor on the store, with the statements it will prepare (one per client connection)."""
         from timestream_local.query.prepared import PreparedStatements  # noqa: PLC0415 - as the engine, lazily
 
-        return PreparedStatements(self.store.cursor())
+        return PreparedStatements(self.store.reader.cursor())
 
     def _run_query(self, query_id: str, query_string: str, statements_factory: Any) -> StoredResult:
         try:
@@ -389,7 +393,7 @@ class Backend:
         if self.guard is None:
             self.guard = Guard()
 
-        self.store.sync()
+        self.store.reader.sync()
         statements = statements_factory()
         cursor = statements.cursor
         stop = self.queries.start(query_id, cursor)
@@ -399,7 +403,7 @@ class Backend:
                 query_string,
                 timeout_s=self.query_timeout,
                 max_result_bytes=self.results_bytes,
-                tiers=self.store,
+                tiers=self.store.reader,
                 watchdog=self.watchdog,
                 layouts=self.layouts,
                 prepared=statements,

@@ -10,11 +10,12 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from timestream_local import models, store
+from timestream_local import models
 from timestream_local.domain import records, table_rules
 from timestream_local.exceptions import AccessDeniedException
 from timestream_local.lru import LruCache
 from timestream_local.sigv4 import SigV4Verifier
+from timestream_local.storage.memory import same_value
 
 SECOND_NS = 1_000_000_000
 
@@ -228,7 +229,7 @@ def test_sigv4_rejects_old_signatures(monkeypatch):
     ],
 )
 def test_flusher_sends_a_column_as_one_value_only_when_every_row_has_it(values, same):
-    assert store._same_value(values) is same
+    assert same_value(values) is same
 
 
 def test_lru_cache_returns_what_it_drops():

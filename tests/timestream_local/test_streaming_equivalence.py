@@ -49,17 +49,17 @@ class Pair:
         self.full = Store(root / "full", clock_ns=clock, flush_interval=3600, streaming_writes=False)
         self.backends = (Backend(self.fast, "fast"), Backend(self.full, "full"))
         self.full_path_calls = 0
-        original = self.fast.write_records
+        original = self.fast.writer.write_records
 
         def counting(request: models.WriteRequest) -> Any:
             self.full_path_calls += 1
             return original(request)
 
-        self.fast.write_records = counting  # type: ignore[method-assign]
+        self.fast.writer.write_records = counting  # type: ignore[method-assign]
         for store in (self.fast, self.full):
-            store.create_database(DATABASE)
-            store.create_table(DATABASE, "plain", retention=Retention(2, 30))
-            store.create_table(
+            store.catalogue.create_database(DATABASE)
+            store.catalogue.create_table(DATABASE, "plain", retention=Retention(2, 30))
+            store.catalogue.create_table(
                 DATABASE,
                 "magnetic",
                 retention=Retention(2, 30),
@@ -74,8 +74,8 @@ class Pair:
     def assert_same_rows(self) -> None:
         for table in TABLES:
             assert _rows(self.fast, table) == _rows(self.full, table)
-            fast_info = self.fast.describe_table(DATABASE, table)
-            full_info = self.full.describe_table(DATABASE, table)
+            fast_info = self.fast.catalogue.describe_table(DATABASE, table)
+            full_info = self.full.catalogue.describe_table(DATABASE, table)
             assert fast_info.dimensions == full_info.dimensions
             assert fast_info.measure_types == full_info.measure_types
             assert fast_info.attributes == full_info.attributes
@@ -93,10 +93,10 @@ def _outcome(backend: Backend, body: bytes) -> Any:
 
 
 def _rows(store: Store, table: str) -> list[tuple]:
-    store.sync()
-    info = store.describe_table(DATABASE, table)
-    rows = store.sql(f"SELECT * FROM {info.mem_table}")
-    names = [row[0] for row in store.sql(f"DESCRIBE {info.mem_table}")]
+    store.reader.sync()
+    info = store.catalogue.describe_table(DATABASE, table)
+    rows = store.database.sql(f"SELECT * FROM {info.mem_table}")
+    names = [row[0] for row in store.database.sql(f"DESCRIBE {info.mem_table}")]
     return sorted((tuple(sorted(zip(names, row, strict=True), key=lambda p: p[0])) for row in rows), key=repr)
 
 
@@ -406,8 +406,8 @@ def test_the_forwarders_requests_take_the_fast_path(tmp_path):
     DimensionValueType) must not fall back to the full path once the table knows the columns."""
     store = Store(tmp_path / "store", clock_ns=clock, flush_interval=3600)
     try:
-        store.create_database(DATABASE)
-        store.create_table(DATABASE, "plain", retention=Retention(2, 30))
+        store.catalogue.create_database(DATABASE)
+        store.catalogue.create_table(DATABASE, "plain", retention=Retention(2, 30))
         readings = [
             parse_record(
                 json.dumps(
@@ -424,10 +424,10 @@ def test_the_forwarders_requests_take_the_fast_path(tmp_path):
             ).encode()
             for part in (readings[:25], readings[25:])
         ]
-        assert store.write_streaming(bodies[0]) is None  # the first write adds the columns: full path
+        assert store.writer.write_streaming(bodies[0]) is None  # the first write adds the columns: full path
         assert Backend(store, "test").dispatch_body("WriteRecords", bodies[0], None) == {
             "RecordsIngested": {"Total": 25, "MemoryStore": 25, "MagneticStore": 0}
         }
-        assert store.write_streaming(bodies[1]) == 25
+        assert store.writer.write_streaming(bodies[1]) == 25
     finally:
         store.close()
