@@ -190,14 +190,14 @@ def _open_store(args: argparse.Namespace) -> Any:
 
 
 def _listen(args: argparse.Namespace, store: Any, verifier: Any) -> Any:
-    from timestream_local.responses import Backend  # noqa: PLC0415
+    from timestream_local import urls  # noqa: PLC0415
     from timestream_local.server import make_server  # noqa: PLC0415
 
     try:
         return make_server(
             args.host,
             args.port,
-            lambda address: Backend(
+            lambda address: urls.for_store(
                 store,
                 address,
                 query_timeout=args.query_timeout,

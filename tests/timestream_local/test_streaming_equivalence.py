@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 
 from forwarder.records import parse_record
-from timestream_local import models
+from timestream_local import models, urls
 from timestream_local.domain import fastpath
 from timestream_local.domain import records as record_rules
 from timestream_local.exceptions import TimestreamError
 from timestream_local.models import Retention
-from timestream_local.responses import Backend
 from timestream_local.storage.columns import Columns
 from timestream_local.store import Store
 
@@ -47,7 +46,7 @@ class Pair:
     def __init__(self, root: Path) -> None:
         self.fast = Store(root / "fast", clock_ns=clock, flush_interval=3600)
         self.full = Store(root / "full", clock_ns=clock, flush_interval=3600, streaming_writes=False)
-        self.backends = (Backend(self.fast, "fast"), Backend(self.full, "full"))
+        self.routers = (urls.for_store(self.fast, "fast"), urls.for_store(self.full, "full"))
         self.full_path_calls = 0
         original = self.fast.writer.write_records
 
@@ -67,7 +66,7 @@ class Pair:
             )
 
     def write(self, body: bytes) -> Any:
-        outcomes = [_outcome(backend, body) for backend in self.backends]
+        outcomes = [_outcome(router, body) for router in self.routers]
         assert outcomes[0] == outcomes[1], body[:2000]
         return outcomes[0]
 
@@ -85,9 +84,9 @@ class Pair:
         self.full.close()
 
 
-def _outcome(backend: Backend, body: bytes) -> Any:
+def _outcome(router: urls.Router, body: bytes) -> Any:
     try:
-        return ("ok", backend.dispatch_body("WriteRecords", body, None))
+        return ("ok", router.call("WriteRecords", body))
     except TimestreamError as error:
         return ("error", type(error).__name__, error.body())
 
@@ -425,7 +424,7 @@ def test_the_forwarders_requests_take_the_fast_path(tmp_path):
             for part in (readings[:25], readings[25:])
         ]
         assert store.writer.write_streaming(bodies[0]) is None  # the first write adds the columns: full path
-        assert Backend(store, "test").dispatch_body("WriteRecords", bodies[0], None) == {
+        assert urls.for_store(store, "test").call("WriteRecords", bodies[0]) == {
             "RecordsIngested": {"Total": 25, "MemoryStore": 25, "MagneticStore": 0}
         }
         assert store.writer.write_streaming(bodies[1]) == 25
