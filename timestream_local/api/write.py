@@ -13,13 +13,23 @@ from timestream_local.domain.catalogue import Catalogue
 from timestream_local.domain.records import parse_write_request
 from timestream_local.domain.resources import parse_magnetic_write_properties, parse_retention, parse_schema
 from timestream_local.domain.writes import Writer
-from timestream_local.exceptions import RejectedRecordsException
+from timestream_local.exceptions import RejectedRecordsException, ValidationException
 from timestream_local.models import Retention
 
 
 def _ingested(memory: int, magnetic: int) -> dict[str, Any]:
     """WriteRecords' answer, the same whichever path stored the records."""
     return {"RecordsIngested": {"Total": memory + magnetic, "MemoryStore": memory, "MagneticStore": magnetic}}
+
+
+def _refuse_tags(params: Params, what: str) -> None:
+    """Tags are not kept yet (urls.NOT_YET): a Create* call that brings some is refused, not answered
+    as if they were kept."""
+    if params.get("Tags"):
+        raise ValidationException(
+            f"Tags are not supported by timestream_local yet (they arrive with the scheduled-queries work, "
+            f"issue 16); create the {what} without Tags. Nothing was created."
+        )
 
 
 def _table_options(params: Params) -> tuple[Retention | None, dict[str, Any] | None, dict[str, Any] | None]:
@@ -53,9 +63,6 @@ class WriteApi:
             "UpdateTable": self.update_table,
             "DeleteTable": self.delete_table,
             "WriteRecords": self.write_records,
-            "ListTagsForResource": self.list_tags,
-            "TagResource": self.no_content,
-            "UntagResource": self.no_content,
         }
 
     # ---------------------------------------------------------------------------------- databases
@@ -63,6 +70,7 @@ class WriteApi:
         params = call.params
         name = string(params, "DatabaseName")
         kms = string(params, "KmsKeyId", required=False)
+        _refuse_tags(params, "database")
         info = self.catalogue.create_database(name, kms)
         return {"Database": info.to_api(0)}
 
@@ -96,6 +104,7 @@ class WriteApi:
         database = string(params, "DatabaseName")
         name = string(params, "TableName")
         retention, magnetic, schema = _table_options(params)
+        _refuse_tags(params, "table")
         table = self.catalogue.create_table(database, name, retention, magnetic, schema)
         return {"Table": table.to_api()}
 
@@ -125,14 +134,6 @@ class WriteApi:
     def delete_table(self, call: Call) -> dict[str, Any]:
         params = call.params
         self.catalogue.delete_table(string(params, "DatabaseName"), string(params, "TableName"))
-        return {}
-
-    def list_tags(self, call: Call) -> dict[str, Any]:
-        string(call.params, "ResourceARN")
-        return {"Tags": []}
-
-    def no_content(self, call: Call) -> dict[str, Any]:
-        string(call.params, "ResourceARN")
         return {}
 
     # ------------------------------------------------------------------------------------ writes
