@@ -1,7 +1,7 @@
 """WriteRecords' streaming fast path: the common request shape, decoded and checked in one pass.
 
 Forwarders send batches of plain single-measure records for series that only move forward in time.
-The full path (json.loads, RecordParser, Store.write_records) spends ~20 µs per such record; here the
+The full path (json.loads, RecordParser, Writer.write_records) spends ~20 µs per such record; here the
 body is decoded by msgspec into typed structs and the records go straight into pending columns.
 
 The path is all-or-nothing and only ever says "accepted" or "not handled": it takes a request only
