@@ -51,7 +51,7 @@ from timestream_local.lru import LruCache  # noqa: E402
 from timestream_local.models import Retention, WriteRequest, format_ns  # noqa: E402
 from timestream_local.query import execute_query  # noqa: E402
 from timestream_local.query.prepared import PreparedStatements  # noqa: E402
-from timestream_local.storage import Store  # noqa: E402
+from timestream_local.store import Store  # noqa: E402
 from timestream_local.watchdog import Watchdog  # noqa: E402
 
 DASHBOARD = ROOT / "dashboards" / "pm25-analysis-1.json"
@@ -79,8 +79,10 @@ def build(data_dir: Path, hours: int, lead_s: float, log: Callable[[str], None])
     start_ns = now_ns - hours * 3600 * NS
     store = Store(data_dir)
     try:
-        store.create_database("iot")
-        store.create_table("iot", "pm25", retention=Retention(memory_hours=24, magnetic_days=hours // 24 + 2))
+        store.catalogue.create_database("iot")
+        store.catalogue.create_table(
+            "iot", "pm25", retention=Retention(memory_hours=24, magnetic_days=hours // 24 + 2)
+        )
         # One real write registers the dimensions and the measure type, as the first WriteRecords would.
         first = {
             "Dimensions": [
@@ -93,10 +95,10 @@ def build(data_dir: Path, hours: int, lead_s: float, log: Callable[[str], None])
             "Time": str(now_ns - 60 * NS),
             "TimeUnit": "NANOSECONDS",
         }
-        store.write_records(WriteRequest("iot", "pm25", records=[first]))
-        store.sync()
-        table = store.describe_table("iot", "pm25")
-        con = store.connection
+        store.writer.write_records(WriteRequest("iot", "pm25", records=[first]))
+        store.flusher.sync()
+        table = store.catalogue.describe_table("iot", "pm25")
+        con = store.database.connection
         con.execute(f"DELETE FROM {table.mem_table}")
         con.execute(
             "CREATE TEMP TABLE bench_stations (n INTEGER, city VARCHAR, location VARCHAR, baseline INTEGER)"
@@ -126,14 +128,12 @@ def build(data_dir: Path, hours: int, lead_s: float, log: Callable[[str], None])
             insert(begin, min(begin + 3 * 3600, older))
             log(f"  {min(begin + 3 * 3600, older) / 3600:.0f} of {hours} h written")
         if hours > 24:
-            from timestream_local import tiers  # noqa: PLC0415
-
             log("  moving data older than 24 h to the magnetic tier ...")
-            tiers.run_once(store, now_ns)
+            store.mover.run_once(now_ns)
         end_ns = (time.time_ns() + int(lead_s * NS)) // NS * NS
         insert(older, (end_ns - start_ns) // NS)
         rows = con.execute(f"SELECT count(*) FROM {table.mem_table}").fetchone()[0]
-        store.sync()
+        store.flusher.sync()
         return rows, end_ns
     finally:
         store.close()
@@ -245,8 +245,14 @@ _SERVED_QUERY = re.compile(r"POST \S+ Query -> 200 in ([\d.]+) ms")
 
 def server_times(log_path: Path, count: int, repeat: int) -> list[float]:
     """Median seconds the server itself spent on each query in the time_rounds above (its log's
-    request lines, in the order sent: one warm-up round, then `repeat` rounds)."""
-    served = [float(ms) / 1000 for ms in _SERVED_QUERY.findall(log_path.read_text())]
+    request lines, in the order sent: one warm-up round, then `repeat` rounds). The server logs a
+    request's line after sending its answer, so the last line may arrive a moment after the reply."""
+    deadline = time.monotonic() + 5
+    while True:
+        served = [float(ms) / 1000 for ms in _SERVED_QUERY.findall(log_path.read_text())]
+        if len(served) >= (repeat + 1) * count or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     if len(served) < (repeat + 1) * count:
         raise SystemExit(f"the server logged {len(served)} queries, expected {(repeat + 1) * count}")
     rounds = [served[r * count : (r + 1) * count] for r in range(1, repeat + 1)]
@@ -312,20 +318,20 @@ def measure(
     # in-process, "now" fixed at the data's end: engine vs hand-written DuckDB on one connection
     store = Store(data_dir)
     try:
-        cursor = store.cursor()
-        written = handwritten(queries, now_ns, store.describe_table("iot", "pm25").recent_view)
+        cursor = store.reader.cursor()
+        written = handwritten(queries, now_ns, store.catalogue.describe_table("iot", "pm25").recent_view)
         for i, text in enumerate(written):  # prepared once, as the engine prepares its own texts
             cursor.execute(f"PREPARE hand_{i} AS {text}")
         watchdog = Watchdog()  # as the server runs queries: timeouts by one watchdog thread,
         layouts: LruCache = LruCache(512)  # the column layouts of the texts it ran kept,
-        prepared = PreparedStatements(store.cursor())  # and one connection's prepared statements
+        prepared = PreparedStatements(store.reader.cursor())  # and one connection's prepared statements
         runners = {
             "engine": lambda i: execute_query(
                 prepared.cursor,
                 queries[i][1],
                 60,
                 now_ns=now_ns,
-                tiers=store,
+                tiers=store.reader,
                 watchdog=watchdog,
                 layouts=layouts,
                 prepared=prepared,
@@ -335,7 +341,9 @@ def measure(
         figures.update(time_rounds(runners, len(queries), repeat))
         mismatched = []
         for i, (title, sql) in enumerate(queries):
-            engine = _wire_rows(execute_query(store.cursor(), sql, 60, now_ns=now_ns, tiers=store))
+            engine = _wire_rows(
+                execute_query(store.reader.cursor(), sql, 60, now_ns=now_ns, tiers=store.reader)
+            )
             direct = _normalise(
                 [tuple(_epoch_free(v) for v in row) for row in cursor.execute(written[i]).fetchall()]
             )

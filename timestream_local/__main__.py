@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from timestream_local import __version__
-from timestream_local.lockdown import (
+from timestream_local.storage.lockdown import (
     DEFAULT_MEMORY_LIMIT,
     MIN_MEMORY_BYTES,
     limit_process_memory,
@@ -158,8 +158,9 @@ def _check_config(args: argparse.Namespace) -> None:
 
 
 def _open_store(args: argparse.Namespace) -> Any:
-    from timestream_local.storage import Store, describe_failure  # noqa: PLC0415 - keep --help fast
-    from timestream_local.writelog import WriteLogDamaged, describe_os_error  # noqa: PLC0415
+    from timestream_local.storage.database import describe_failure  # noqa: PLC0415 - keep --help fast
+    from timestream_local.storage.writelog import WriteLogDamaged, describe_os_error  # noqa: PLC0415
+    from timestream_local.store import Store  # noqa: PLC0415
 
     try:
         return Store(
@@ -189,14 +190,14 @@ def _open_store(args: argparse.Namespace) -> Any:
 
 
 def _listen(args: argparse.Namespace, store: Any, verifier: Any) -> Any:
-    from timestream_local.responses import Backend  # noqa: PLC0415
+    from timestream_local import urls  # noqa: PLC0415
     from timestream_local.server import make_server  # noqa: PLC0415
 
     try:
         return make_server(
             args.host,
             args.port,
-            lambda address: Backend(
+            lambda address: urls.for_store(
                 store,
                 address,
                 query_timeout=args.query_timeout,
@@ -221,8 +222,8 @@ def _warm_up_query_engine() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from timestream_local import tiers  # noqa: PLC0415 - keep --help fast
-    from timestream_local.sigv4 import SigV4Verifier  # noqa: PLC0415
+    from timestream_local.sigv4 import SigV4Verifier  # noqa: PLC0415 - keep --help fast
+    from timestream_local.storage.mover import TierMover  # noqa: PLC0415
 
     try:
         _check_config(args)
@@ -236,7 +237,7 @@ def serve(args: argparse.Namespace) -> int:
     if ceiling is not None:
         log.info("memory: DuckDB %d MiB, query results %d MiB, the whole process's data at most %d MiB",
                  *(size // 2**20 for size in (*split_memory(args.memory_limit), ceiling)))  # fmt: skip
-    mover = tiers.TierMover(store, args.tier_interval)
+    mover = TierMover(store.mover, args.tier_interval)
     mover.start()
     # load the SQL engine in the background so the first Query does not pay for importing it
     threading.Thread(target=_warm_up_query_engine, name="tsl-warm-up", daemon=True).start()

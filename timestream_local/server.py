@@ -1,4 +1,5 @@
-"""The HTTP front: AWS JSON 1.0 over POST /, routed by `X-Amz-Target: Timestream_20181101.<Action>`.
+"""The HTTP front: AWS JSON 1.0 over POST /; each request goes to urls.Router, which routes it by
+`X-Amz-Target: Timestream_20181101.<Action>` to its API's handler.
 
 GET /health answers 200 {"status": "ok"}. With an access/secret key pair configured every POST must
 carry a valid SigV4 signature made with it, scoped to service timestream and the server's region, and
@@ -28,15 +29,14 @@ from timestream_local.exceptions import (
     ValidationException,
 )
 from timestream_local.http1 import BadRequest, BodyError, Connection, Request
-from timestream_local.responses import Backend
 from timestream_local.sigv4 import SigV4Verifier
+from timestream_local.urls import Router, action_of
 
 if TYPE_CHECKING:
     from timestream_local.query.prepared import PreparedStatements
 
 log = logging.getLogger("timestream_local.server")
 
-TARGET_PREFIX = "Timestream_20181101."
 CONTENT_TYPE = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -46,7 +46,7 @@ class TimestreamHTTPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    backend: Backend
+    router: Router
     verifier: SigV4Verifier | None = None
     _request_ids = itertools.count(1)
     _request_prefix = uuid.uuid4().hex[:20]
@@ -110,7 +110,7 @@ class RequestHandler(socketserver.BaseRequestHandler):
 
     def _statements_factory(self) -> PreparedStatements:
         if self._statements is None:
-            self._statements = self.server.backend.open_statements()
+            self._statements = self.server.router.open_statements()
         return self._statements
 
     def _send(
@@ -147,7 +147,7 @@ class RequestHandler(socketserver.BaseRequestHandler):
 
     def _post(self, request: Request, started: float) -> bool:
         target = request.headers.get("x-amz-target", "")
-        action = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else (target or "-")
+        action = action_of(target)
         try:  # outside the catch-all below: a client gone mid-body is handle_error's debug line
             body = self.connection.read_body(request, MAX_BODY_BYTES)
         except BodyError as error:
@@ -156,11 +156,7 @@ class RequestHandler(socketserver.BaseRequestHandler):
             if self.server.verifier is not None:
                 split = urlsplit(request.target)
                 self.server.verifier.verify("POST", split.path, split.query, request.headers, body)
-            if not target.startswith(TARGET_PREFIX):
-                raise UnknownOperationException(
-                    f"Missing or unknown X-Amz-Target header '{target}'; expected {TARGET_PREFIX}<Action>."
-                )
-            result = self.server.backend.dispatch_body(action, body, self._statements_factory)
+            result = self.server.router.dispatch(target, body, self._statements_factory)
         except TimestreamError as error:
             return self._send_error(request, error, action, started)
         except Exception:
@@ -171,9 +167,9 @@ class RequestHandler(socketserver.BaseRequestHandler):
 
 
 def make_server(
-    host: str, port: int, backend_factory: Any, verifier: SigV4Verifier | None
+    host: str, port: int, router_factory: Any, verifier: SigV4Verifier | None
 ) -> TimestreamHTTPServer:
-    """Bind the server (raises OSError when the port is taken). backend_factory(address) -> Backend."""
+    """Bind the server (raises OSError when the port is taken). router_factory(address) -> Router."""
     server_class = TimestreamHTTPServer
     if ":" in host:
         server_class = type(
@@ -183,5 +179,5 @@ def make_server(
     server.verifier = verifier
     bound_host, bound_port = server.server_address[:2]
     display_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
-    server.backend = backend_factory(f"{display_host}:{bound_port}")
+    server.router = router_factory(f"{display_host}:{bound_port}")
     return server

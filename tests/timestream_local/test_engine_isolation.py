@@ -20,7 +20,7 @@ from tests.services import start_timestream_local
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
 from timestream_local.query import guard
-from timestream_local.storage import Store
+from timestream_local.store import Store
 
 SECRET = "s3cret-in-the-environment-4711"
 CANARY = "canary-text-never-to-be-read-0815"
@@ -257,7 +257,7 @@ def store(tmp_path):
 )
 def test_the_store_engine_cannot_reach_files_extensions_or_settings(store, statement, error):
     opened, root = store
-    cursor = opened.cursor()
+    cursor = opened.reader.cursor()
     with pytest.raises(error):
         cursor.execute(statement.format(root=root))
     assert not (root / "pwned.csv").exists()
@@ -267,7 +267,7 @@ def test_the_store_engine_cannot_reach_files_extensions_or_settings(store, state
 
 def test_the_store_engine_is_configured_as_documented(store):
     opened, _root = store
-    cursor = opened.cursor()
+    cursor = opened.reader.cursor()
     settings = dict(
         cursor.execute(
             "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', "

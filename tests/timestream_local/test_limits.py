@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError
 
 from tests.services import start_timestream_local
 from tests.timestream_local.store_helpers import now_ms, query_rows
+from timestream_local.api.registry import QueryRegistry, StoredResult
 from timestream_local.query.engine import compile_query
 from timestream_local.query.metadata import like
-from timestream_local.responses import QueryRegistry, StoredResult
 
 PATIENT = Config(retries={"max_attempts": 1}, read_timeout=60)
 

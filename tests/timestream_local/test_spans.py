@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from timestream_local.spans import MAX_SPANS, RECENT_TIMES, TimeSpans
+from timestream_local.domain.spans import MAX_SPANS, RECENT_TIMES, TimeSpans
 
 
 def test_every_written_time_stays_covered_whatever_the_order():

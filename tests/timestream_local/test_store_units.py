@@ -10,16 +10,18 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from timestream_local import models, storage
+from timestream_local import models
+from timestream_local.domain import records, table_rules
 from timestream_local.exceptions import AccessDeniedException
 from timestream_local.lru import LruCache
 from timestream_local.sigv4 import SigV4Verifier
+from timestream_local.storage.memory import same_value
 
 SECOND_NS = 1_000_000_000
 
 
 def _parse(record, common=None):
-    return models.RecordParser(common or {}).parse(0, record)
+    return records.RecordParser(common or {}).parse(0, record)
 
 
 def _reason(record, common=None) -> str:
@@ -130,7 +132,7 @@ def test_multi_records():
 
 
 def test_schema_check_rules():
-    check = models.SchemaCheck(["city"], {"temp": "DOUBLE"}, {"pm2.5": "BIGINT", "air": "MULTI"})
+    check = table_rules.SchemaCheck(["city"], {"temp": "DOUBLE"}, {"pm2.5": "BIGINT", "air": "MULTI"})
     ok = _parse(
         {
             "Dimensions": [{"Name": "district", "Value": "n"}],
@@ -159,13 +161,15 @@ def test_ingestion_window():
     now = 1_000 * 86_400 * SECOND_NS
     retention = models.Retention(memory_hours=2, magnetic_days=3)
     hour = 3600 * SECOND_NS
-    assert models.ingestion_window_reason(now, now, retention, False) is None
-    assert models.ingestion_window_reason(now + 15 * 60 * SECOND_NS, now, retention, False) is None
-    assert "future" in models.ingestion_window_reason(now + 15 * 60 * SECOND_NS + 1, now, retention, False)
-    assert models.ingestion_window_reason(now - 2 * hour, now, retention, False) is None
-    assert "memory store" in models.ingestion_window_reason(now - 2 * hour - 1, now, retention, False)
-    assert models.ingestion_window_reason(now - 2 * hour - 1, now, retention, True) is None
-    assert "magnetic store retention" in models.ingestion_window_reason(
+    assert table_rules.ingestion_window_reason(now, now, retention, False) is None
+    assert table_rules.ingestion_window_reason(now + 15 * 60 * SECOND_NS, now, retention, False) is None
+    assert "future" in table_rules.ingestion_window_reason(
+        now + 15 * 60 * SECOND_NS + 1, now, retention, False
+    )
+    assert table_rules.ingestion_window_reason(now - 2 * hour, now, retention, False) is None
+    assert "memory store" in table_rules.ingestion_window_reason(now - 2 * hour - 1, now, retention, False)
+    assert table_rules.ingestion_window_reason(now - 2 * hour - 1, now, retention, True) is None
+    assert "magnetic store retention" in table_rules.ingestion_window_reason(
         now - 3 * 24 * hour - 1, now, retention, True
     )
 
@@ -225,7 +229,7 @@ def test_sigv4_rejects_old_signatures(monkeypatch):
     ],
 )
 def test_flusher_sends_a_column_as_one_value_only_when_every_row_has_it(values, same):
-    assert storage._same_value(values) is same
+    assert same_value(values) is same
 
 
 def test_lru_cache_returns_what_it_drops():

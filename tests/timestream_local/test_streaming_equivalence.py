@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from forwarder.records import parse_record
-from timestream_local import fastpath, models
-from timestream_local.columns import Columns
+from timestream_local import models, urls
+from timestream_local.domain import fastpath
+from timestream_local.domain import records as record_rules
 from timestream_local.exceptions import TimestreamError
 from timestream_local.models import Retention
-from timestream_local.responses import Backend
-from timestream_local.storage import Store
+from timestream_local.storage.columns import Columns
+from timestream_local.store import Store
 
 NOW_NS = 1_800_000_000_000_000_000
 NOW_MS = NOW_NS // 1_000_000
@@ -45,19 +46,19 @@ class Pair:
     def __init__(self, root: Path) -> None:
         self.fast = Store(root / "fast", clock_ns=clock, flush_interval=3600)
         self.full = Store(root / "full", clock_ns=clock, flush_interval=3600, streaming_writes=False)
-        self.backends = (Backend(self.fast, "fast"), Backend(self.full, "full"))
+        self.routers = (urls.for_store(self.fast, "fast"), urls.for_store(self.full, "full"))
         self.full_path_calls = 0
-        original = self.fast.write_records
+        original = self.fast.writer.write_records
 
         def counting(request: models.WriteRequest) -> Any:
             self.full_path_calls += 1
             return original(request)
 
-        self.fast.write_records = counting  # type: ignore[method-assign]
+        self.fast.writer.write_records = counting  # type: ignore[method-assign]
         for store in (self.fast, self.full):
-            store.create_database(DATABASE)
-            store.create_table(DATABASE, "plain", retention=Retention(2, 30))
-            store.create_table(
+            store.catalogue.create_database(DATABASE)
+            store.catalogue.create_table(DATABASE, "plain", retention=Retention(2, 30))
+            store.catalogue.create_table(
                 DATABASE,
                 "magnetic",
                 retention=Retention(2, 30),
@@ -65,15 +66,15 @@ class Pair:
             )
 
     def write(self, body: bytes) -> Any:
-        outcomes = [_outcome(backend, body) for backend in self.backends]
+        outcomes = [_outcome(router, body) for router in self.routers]
         assert outcomes[0] == outcomes[1], body[:2000]
         return outcomes[0]
 
     def assert_same_rows(self) -> None:
         for table in TABLES:
             assert _rows(self.fast, table) == _rows(self.full, table)
-            fast_info = self.fast.describe_table(DATABASE, table)
-            full_info = self.full.describe_table(DATABASE, table)
+            fast_info = self.fast.catalogue.describe_table(DATABASE, table)
+            full_info = self.full.catalogue.describe_table(DATABASE, table)
             assert fast_info.dimensions == full_info.dimensions
             assert fast_info.measure_types == full_info.measure_types
             assert fast_info.attributes == full_info.attributes
@@ -83,18 +84,18 @@ class Pair:
         self.full.close()
 
 
-def _outcome(backend: Backend, body: bytes) -> Any:
+def _outcome(router: urls.Router, body: bytes) -> Any:
     try:
-        return ("ok", backend.dispatch_body("WriteRecords", body, None))
+        return ("ok", router.call("WriteRecords", body))
     except TimestreamError as error:
         return ("error", type(error).__name__, error.body())
 
 
 def _rows(store: Store, table: str) -> list[tuple]:
-    store.sync()
-    info = store.describe_table(DATABASE, table)
-    rows = store.sql(f"SELECT * FROM {info.mem_table}")
-    names = [row[0] for row in store.sql(f"DESCRIBE {info.mem_table}")]
+    store.reader.sync()
+    info = store.catalogue.describe_table(DATABASE, table)
+    rows = store.database.sql(f"SELECT * FROM {info.mem_table}")
+    names = [row[0] for row in store.database.sql(f"DESCRIBE {info.mem_table}")]
     return sorted((tuple(sorted(zip(names, row, strict=True), key=lambda p: p[0])) for row in rows), key=repr)
 
 
@@ -355,7 +356,7 @@ def test_fast_path_rows_match_what_the_log_replay_parses(seed):
         if batch is None:
             continue
         taken += 1
-        parser = models.RecordParser(request.get("CommonAttributes") or {}, set(known))
+        parser = record_rules.RecordParser(request.get("CommonAttributes") or {}, set(known))
         records = [parser.parse(i, record) for i, record in enumerate(request["Records"])]
         assert _as_rows(batch.rows) == _as_rows(Columns.from_records(records))
         assert batch.series == [(r.dims, r.measure_name) for r in records]
@@ -378,10 +379,10 @@ def _as_rows(columns: Columns) -> list[dict[str, Any]]:
 def test_column_value_parsers_follow_the_single_value_rules(raws, kind):
     expected: list[Any] | None
     try:
-        expected = [models.parse_value(raw, kind, "SECONDS", "MeasureValue") for raw in raws]
+        expected = [record_rules.parse_value(raw, kind, "SECONDS", "MeasureValue") for raw in raws]
     except models.RecordError:
         expected = None
-    parsed = models.parse_values(raws, kind, "SECONDS")
+    parsed = record_rules.parse_values(raws, kind, "SECONDS")
     if expected is None or kind != "BIGINT" or max(len(r) for r in raws) <= 19:
         assert parsed == expected
     else:  # a 19-digit negative BIGINT is left to the single-value parser
@@ -393,10 +394,10 @@ def test_column_value_parsers_follow_the_single_value_rules(raws, kind):
 def test_column_time_parser_follows_the_single_value_rule(raws, unit):
     expected: list[int] | None
     try:
-        expected = [models.parse_time(raw, models.TIME_UNITS[unit], unit) for raw in raws]
+        expected = [record_rules.parse_time(raw, models.TIME_UNITS[unit], unit) for raw in raws]
     except models.RecordError:
         expected = None
-    assert models.parse_times(raws, unit) == expected
+    assert record_rules.parse_times(raws, unit) == expected
 
 
 def test_the_forwarders_requests_take_the_fast_path(tmp_path):
@@ -404,8 +405,8 @@ def test_the_forwarders_requests_take_the_fast_path(tmp_path):
     DimensionValueType) must not fall back to the full path once the table knows the columns."""
     store = Store(tmp_path / "store", clock_ns=clock, flush_interval=3600)
     try:
-        store.create_database(DATABASE)
-        store.create_table(DATABASE, "plain", retention=Retention(2, 30))
+        store.catalogue.create_database(DATABASE)
+        store.catalogue.create_table(DATABASE, "plain", retention=Retention(2, 30))
         readings = [
             parse_record(
                 json.dumps(
@@ -422,10 +423,10 @@ def test_the_forwarders_requests_take_the_fast_path(tmp_path):
             ).encode()
             for part in (readings[:25], readings[25:])
         ]
-        assert store.write_streaming(bodies[0]) is None  # the first write adds the columns: full path
-        assert Backend(store, "test").dispatch_body("WriteRecords", bodies[0], None) == {
+        assert store.writer.write_streaming(bodies[0]) is None  # the first write adds the columns: full path
+        assert urls.for_store(store, "test").call("WriteRecords", bodies[0]) == {
             "RecordsIngested": {"Total": 25, "MemoryStore": 25, "MagneticStore": 0}
         }
-        assert store.write_streaming(bodies[1]) == 25
+        assert store.writer.write_streaming(bodies[1]) == 25
     finally:
         store.close()

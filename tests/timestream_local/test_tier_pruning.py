@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from timestream_local import tiers
 from timestream_local.models import Retention, WriteRequest
 from timestream_local.query import execute_query
-from timestream_local.storage import Store
+from timestream_local.store import Store
 
 SECOND_NS = 1_000_000_000
 MINUTE_NS = 60 * SECOND_NS
@@ -38,25 +37,25 @@ def _reading(location: str, age_min: int) -> dict:
 @pytest.fixture
 def store(tmp_path: Path):
     store = Store(tmp_path / "data", clock_ns=lambda: NOW_NS)
-    store.create_database("iot")
-    store.create_table(
+    store.catalogue.create_database("iot")
+    store.catalogue.create_table(
         "iot",
         "pm25",
         retention=Retention(memory_hours=1, magnetic_days=2),
         magnetic_writes={"EnableMagneticStoreWrites": True},
     )
     records = [_reading(location, age) for location, age in AGES_MIN.items()]
-    outcome, rejections = store.write_records(WriteRequest("iot", "pm25", records=records))
+    outcome, rejections = store.writer.write_records(WriteRequest("iot", "pm25", records=records))
     assert not rejections and outcome.magnetic == 2
-    tiers.run_once(store, NOW_NS)
-    files = store.files(store.describe_table("iot", "pm25").id)
+    store.mover.run_once(NOW_NS)
+    files = store.magnetic.files(store.catalogue.describe_table("iot", "pm25").id)
     assert [f.rows for f in files] == [2]  # the two aged rows now live in one Parquet file
     yield store
     store.close()
 
 
 def _run(store: Store, sql: str, tiers_view=None):
-    result = execute_query(store.cursor(), sql, now_ns=NOW_NS, tiers=tiers_view or store)
+    result = execute_query(store.reader.cursor(), sql, now_ns=NOW_NS, tiers=tiers_view or store.reader)
     locations = sorted(row["Data"][0]["ScalarValue"] for row in result.rows)
     return locations, result.duckdb_sql
 
@@ -150,10 +149,10 @@ def test_a_query_runs_again_over_both_tiers_when_rows_moved_while_it_ran(store):
 
 
 def test_moving_rows_to_the_magnetic_tier_changes_the_generation(store):
-    before = store.tier_generation()
-    store.write_records(WriteRequest("iot", "pm25", records=[_reading("late", 90)]))
-    tiers.run_once(store, NOW_NS)
-    assert store.tier_generation() != before
+    before = store.reader.tier_generation()
+    store.writer.write_records(WriteRequest("iot", "pm25", records=[_reading("late", 90)]))
+    store.mover.run_once(NOW_NS)
+    assert store.reader.tier_generation() != before
     # the new file's newest row (90 min old) now makes a 100-minute window read both tiers
     locations, sql = _run(store, "SELECT location FROM iot.pm25 WHERE time > ago(100m)")
     assert locations == ["late", "m1", "m10"]

@@ -26,9 +26,10 @@ import pytest
 from tests.services import ROOT, start_timestream_local
 from tests.timestream_local.store_helpers import create_table, now_ms, query_rows
 from tests.timestream_local.test_upgrade import _layout_1
-from timestream_local import models
-from timestream_local.storage import Store
-from timestream_local.writelog import WriteLog, WriteLogDamaged
+from timestream_local.domain.records import RecordParser, parse_write_request
+from timestream_local.storage.columns import Columns
+from timestream_local.storage.writelog import WriteLog, WriteLogDamaged
+from timestream_local.store import Store
 
 SEGMENT_HEADER = 8  # b"TSLWAL2\n"
 BATCH = 100
@@ -447,33 +448,33 @@ def test_rows_the_database_refuses_are_set_aside_and_the_flusher_goes_on_for_eve
     caplog.set_level(logging.ERROR, "timestream_local.storage")
     store = Store(tmp_path / "data", flush_interval=3600)
     try:
-        store.create_database("db1")
-        first = store.create_table("db1", "first")
-        second = store.create_table("db1", "second")
+        store.catalogue.create_database("db1")
+        first = store.catalogue.create_table("db1", "first")
+        second = store.catalogue.create_table("db1", "second")
         start = now_ms() - 60_000
 
         def write(table: str, batch: int) -> None:
             raw = json.dumps({"DatabaseName": "db1", "TableName": table, "Records": _records(batch, start)})
-            request = models.parse_write_request(json.loads(raw), raw.encode())
-            outcome, rejections = store.write_records(request)
+            request = parse_write_request(json.loads(raw), raw.encode())
+            outcome, rejections = store.writer.write_records(request)
             assert (outcome.total, rejections) == (BATCH, [])
 
         write("first", 0)
         write("second", 0)
         raw = json.dumps({"DatabaseName": "db1", "TableName": "first", "Records": _records(1, start)})
-        request = models.parse_write_request(json.loads(raw), raw.encode())
-        parser = models.RecordParser({}, set())
+        request = parse_write_request(json.loads(raw), raw.encode())
+        parser = RecordParser({}, set())
         poison = [parser.parse(i, r) for i, r in enumerate(request.records)]
         poison[3].values = {"measure_value::bigint": "abc"}
-        with store.exclusive():
-            store._apply_buffered(first, request, poison)
+        with store.database.exclusive():
+            store.flusher.append(first.id, None, request.raw, Columns.from_records(poison))
         write("first", 2)
         write("second", 1)
 
-        store.sync()  # the flusher's commit: must go through for everything else
+        store.flusher.sync()  # the flusher's commit: must go through for everything else
 
         def counts(table) -> dict[int, int]:
-            rows = store.sql(f"SELECT batch, count(*) FROM {table.view} GROUP BY batch")
+            rows = store.database.sql(f"SELECT batch, count(*) FROM {table.view} GROUP BY batch")
             return {int(b): n for b, n in rows}
 
         assert counts(first) == {0: BATCH, 2: BATCH}
@@ -485,13 +486,13 @@ def test_rows_the_database_refuses_are_set_aside_and_the_flusher_goes_on_for_eve
         )
         assert any("cannot be applied" in r.getMessage() for r in caplog.records)
         write("first", 3)  # writes go on
-        store.sync()
+        store.flusher.sync()
         assert counts(first) == {0: BATCH, 2: BATCH, 3: BATCH}
     finally:
         store.close()
     store = Store(tmp_path / "data", flush_interval=3600)  # the next start replays nothing twice
     try:
-        rows = store.sql(f"SELECT count(*) FROM {first.mem_table}")
+        rows = store.database.sql(f"SELECT count(*) FROM {first.mem_table}")
         assert rows == [(3 * BATCH,)]
     finally:
         store.close()
@@ -571,7 +572,7 @@ APPEND_UNDER_A_FILE_SIZE_LIMIT = textwrap.dedent(
     """
     import resource, signal, sys
     from pathlib import Path
-    from timestream_local.writelog import WriteLog, WriteLogError
+    from timestream_local.storage.writelog import WriteLog, WriteLogError
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
     log = WriteLog(Path(sys.argv[1]))
     log.append(1, None, b"x" * 1000)

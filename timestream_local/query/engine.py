@@ -10,7 +10,7 @@ Dashboards send the same queries again and again (Grafana refreshes every 5 s), 
 caches keep the per-query cost down to DuckDB's own work: the translation of a query text (only
 its now()/ago() literals change between runs, and they are filled in per execution; a pure
 function, memoised); the result column types of a translation, which spares DuckDB a second
-planning pass (an LruCache its owner, the server's Backend, passes in; a cached column layout is
+planning pass (an LruCache its owner, the Query API's handler, passes in; a cached column layout is
 checked against what DuckDB reports on every run and rebuilt when it differs); and the statements
 a connection has prepared (``prepared.py``), which spare DuckDB parsing the text again.
 """
@@ -53,7 +53,9 @@ _DUCKDB_USER_ERRORS = (
 
 
 class Tiers(Protocol):
-    """Where a query's tables come from: the store (Store.query_relations), or metadata.SchemaSource."""
+    """Where a query's tables come from: the store (storage/reader.py's Reader), or metadata.SchemaSource.
+
+    The whole of what the engine sees of the store: it never imports storage/ or domain/."""
 
     def query_relations(self, tables: Sequence[TableRef], now_ns: int) -> tuple[list[str], list[str], int]:
         """The relation to read for each table, the relation over both tiers of each, and the tier

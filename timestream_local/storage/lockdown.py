@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-log = logging.getLogger("timestream_local.lockdown")
+log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_LIMIT = "1GB"  # a 2-core / 4 GB bastion also runs Grafana and the pipeline
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*", re.IGNORECASE)

@@ -1,7 +1,7 @@
 """WriteRecords' streaming fast path: the common request shape, decoded and checked in one pass.
 
 Forwarders send batches of plain single-measure records for series that only move forward in time.
-The full path (json.loads, RecordParser, Store.write_records) spends ~20 µs per such record; here the
+The full path (json.loads, RecordParser, Writer.write_records) spends ~20 µs per such record; here the
 body is decoded by msgspec into typed structs and the records go straight into pending columns.
 
 The path is all-or-nothing and only ever says "accepted" or "not handled": it takes a request only
@@ -22,15 +22,9 @@ import msgspec
 from msgspec.structs import astuple
 
 from timestream_local.catalog import VERSION_KEY
-from timestream_local.columns import Columns
-from timestream_local.models import (
-    INT64_MAX,
-    MAX_RECORDS_PER_WRITE,
-    TIME_UNITS,
-    VALUE_COLUMNS,
-    parse_times,
-    parse_values,
-)
+from timestream_local.domain.records import parse_times, parse_values
+from timestream_local.models import INT64_MAX, MAX_RECORDS_PER_WRITE, TIME_UNITS, VALUE_COLUMNS
+from timestream_local.storage.columns import Columns
 
 MAX_PLAIN_DIMENSION_VALUE = 512  # longer values need the UTF-8 byte-length rule of the full path
 
@@ -183,7 +177,7 @@ def parse(body: WriteBody, known_names: set[str]) -> StreamingBatch | None:
     """The records as pending columns, or None when any of them needs the full path's rules.
 
     Mirrors RecordParser.parse field by field (CommonAttributes as defaults, the same fallbacks for
-    missing or empty values, the same value rules via models.parse_times/parse_values), a column
+    missing or empty values, the same value rules via records.parse_times/parse_values), a column
     at a time so that most of the work runs in C. It accepts less than the full path, never more.
     """
     records = body.Records

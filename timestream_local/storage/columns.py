@@ -1,6 +1,6 @@
 """Rows waiting for DuckDB, kept as columns: one list per column, None where a row has no value.
 
-The flusher sends pending rows to DuckDB as one JSON document of columns (see Store._insert_rows).
+The flusher sends pending rows to DuckDB as one JSON document of columns (see MemoryTier.insert in memory.py).
 Keeping them in that shape from the start means the flusher does no per-row Python work, and a
 streaming write can fill the lists directly without building an object per record.
 """

@@ -14,15 +14,13 @@ first start of a newer store, under the store's locks and before any request is 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from timestream_local import tiers
-from timestream_local.catalog import INTERNAL_SCHEMA, LAYOUT, VERSION_KEY, TableInfo, literal, quote
+from timestream_local.catalog import INTERNAL_SCHEMA, LAYOUT, VERSION_KEY, TableInfo, quote
+from timestream_local.storage.database import Database
+from timestream_local.storage.descriptions import Descriptions
+from timestream_local.storage.magnetic import MagneticTier
 
-if TYPE_CHECKING:
-    from timestream_local.storage import Store
-
-log = logging.getLogger("timestream_local.upgrade")
+log = logging.getLogger(__name__)
 
 
 def _old_names(table: TableInfo) -> dict[str, str]:
@@ -34,46 +32,51 @@ def _old_names(table: TableInfo) -> dict[str, str]:
     return renamed
 
 
-def _table(store: Store, table: TableInfo) -> None:
+def _table(database: Database, magnetic: MagneticTier, table: TableInfo) -> None:
     renamed = _old_names(table)
-    existing = {row[0] for row in store.sql(f"DESCRIBE {table.mem_table}")}
+    existing = {row[0] for row in database.sql(f"DESCRIBE {table.mem_table}")}
     for new, old in renamed.items():
         if old in existing:
-            store.sql(f"ALTER TABLE {table.mem_table} RENAME COLUMN {quote(old)} TO {quote(new)}")
-    for file in list(store.files(table.id)):
+            database.sql(f"ALTER TABLE {table.mem_table} RENAME COLUMN {quote(old)} TO {quote(new)}")
+    for file in list(magnetic.files(table.id)):
         if not set(renamed.values()) & set(file.columns):
             continue
-        source = f"read_parquet({literal(str(store.data_dir / file.path))})"
         old_of = {old: new for new, old in renamed.items()}
         columns = ", ".join(
             f"{quote(column)} AS {quote(old_of[column])}" if column in old_of else quote(column)
             for column in file.columns
         )
-        final, relative = tiers.new_path(store, table, file.day)
-        tiers.write_parquet(store, f"SELECT {columns} FROM {source} ORDER BY time", final)
-        tiers.register(store, table, relative, file.day, tiers.file_stats(store, final))
-        tiers.unregister(store, table, file)
+        final, relative = magnetic.write(
+            table, file.day, f"SELECT {columns} FROM {magnetic.source(file)} ORDER BY time"
+        )
+        magnetic.register_written(table, final, relative, file.day)
+        magnetic.unregister(table, file)
     table.layout = LAYOUT
-    store.sql(
+    database.sql(
         f"UPDATE {quote(INTERNAL_SCHEMA)}.meta_tables SET doc = ? WHERE id = ?", [table.to_doc(), table.id]
     )
 
 
-def to_current_layout(store: Store) -> None:
+def needed(descriptions: Descriptions) -> bool:
+    """Whether some table was written in an older layout."""
+    return any(table.layout < LAYOUT for table in descriptions.tables.values())
+
+
+def to_current_layout(database: Database, descriptions: Descriptions, magnetic: MagneticTier) -> None:
     """Upgrade every table written in an older layout, and drop the old per-database schemas."""
-    old = [table for table in store.tables() if table.layout < LAYOUT]
+    old = [table for table in descriptions.tables.values() if table.layout < LAYOUT]
     log.info("upgrading %d table(s) to storage layout %d (once)", len(old), LAYOUT)
     for table in old:
-        store.sql("BEGIN")
+        database.sql("BEGIN")
         try:
-            store.sql(f"DROP VIEW IF EXISTS {quote(table.database)}.{quote(table.name)}")
-            _table(store, table)
-            store.sql("COMMIT")
+            database.sql(f"DROP VIEW IF EXISTS {quote(table.database)}.{quote(table.name)}")
+            _table(database, magnetic, table)
+            database.sql("COMMIT")
         except Exception:
-            store.sql("ROLLBACK")
+            database.sql("ROLLBACK")
             raise
         log.info("table %s.%s upgraded", table.database, table.name)
     builtin = {"main", "temp", "information_schema", "pg_catalog", "system", INTERNAL_SCHEMA}
-    for database in store.database_names():  # all of them were created by an older store
-        if database.lower() not in builtin:  # layout 1 refused those names for databases
-            store.sql(f"DROP SCHEMA IF EXISTS {quote(database)} CASCADE")
+    for name in descriptions.database_names():  # all of them were created by an older store
+        if name.lower() not in builtin:  # layout 1 refused those names for databases
+            database.sql(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")

@@ -1,0 +1,22 @@
+"""DescribeEndpoints, which the Write and the Query API both have: this server is the one endpoint.
+
+The SDKs call it first when endpoint discovery is on and then send every request to the address
+it names, so it answers the address the server is bound to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from timestream_local.api.params import Call
+
+
+class Endpoints:
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def actions(self) -> dict[str, Any]:
+        return {"DescribeEndpoints": self.describe_endpoints}
+
+    def describe_endpoints(self, _call: Call) -> dict[str, Any]:
+        return {"Endpoints": [{"Address": self.address, "CachePeriodInMinutes": 1440}]}
