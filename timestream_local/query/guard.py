@@ -14,7 +14,7 @@ resulting tree. The query runs only if it is exactly one SELECT in which
 
 So a translator bug can give a wrong answer or an error, but not a way out of the query. The
 store's DuckDB instance is locked down as well (no file access outside the data directory, no
-extensions, configuration locked: see ``timestream_local.lockdown``).
+extensions, configuration locked: see ``timestream_local.storage.lockdown``).
 """
 
 from __future__ import annotations
