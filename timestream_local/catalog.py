@@ -117,6 +117,33 @@ class TableInfo:
         columns.update(self.value_columns())
         return columns
 
+    def received_value_types(self) -> list[str]:
+        """The single-measure value types (BIGINT, DOUBLE ...) the table has been written with."""
+        kinds = set(self.measure_types.values())
+        return [kind for kind in VALUE_COLUMNS if kind in kinds]
+
+    def visible_columns(self) -> dict[str, str]:
+        """The columns users see -> DuckDB type: as view_columns, but with the measure_value::<type>
+        columns of the value types the table has received only, as AWS shows a table."""
+        received = set(self.received_value_types())
+        hidden = {column for kind, column in VALUE_COLUMNS.items() if kind not in received}
+        return {name: kind for name, kind in self.view_columns().items() if name not in hidden}
+
+    def described_columns(self) -> list[tuple[str, str, str]]:
+        """DESCRIBE's rows: (column, type, Timestream attribute type)."""
+        rows = [(name, "varchar", "DIMENSION") for name in self.dimensions]
+        rows += [("measure_name", "varchar", "MEASURE_NAME"), ("time", "timestamp", "TIMESTAMP")]
+        rows += [(VALUE_COLUMNS[kind], kind.lower(), "MEASURE_VALUE") for kind in self.received_value_types()]
+        rows += [(name, kind.lower(), "MULTI") for name, kind in self.attributes.items()]
+        return rows
+
+    def measures(self) -> list[tuple[str, str, list[str]]]:
+        """SHOW MEASURES' rows: (measure name, data type, dimensions), by name. The store keeps the
+        dimensions per table, not per measure: each measure lists the table's dimensions."""
+        return [
+            (name, kind.lower(), list(self.dimensions)) for name, kind in sorted(self.measure_types.items())
+        ]
+
     def physical_name(self, name: str) -> str:
         """The tiers' column for a user-visible column (or VERSION_KEY)."""
         return self.column_names()[name]

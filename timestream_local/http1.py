@@ -37,6 +37,13 @@ class BadRequest(Exception):
         self.message = message
 
 
+class TlsOnPlainPort(BadRequest):
+    """The client opened TLS (https) on this plain-HTTP port: refused at once, not left waiting."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "This port speaks plain HTTP: use an http:// endpoint, not https://.")
+
+
 class BodyError(Exception):
     """The request body cannot be read (chunked, too large, short, ...); the connection will close."""
 
@@ -128,6 +135,9 @@ class Connection:
                 if buffer:
                     raise ConnectionAbortedError("the client closed the connection in a request head")
                 return None
+            if not buffer and chunk[:1] == b"\x16":  # a TLS handshake record, never an HTTP method
+                self._buffer = b""
+                raise TlsOnPlainPort
             buffer += chunk
         if end > MAX_HEAD_BYTES:
             raise BadRequest(431, f"The request head is larger than {MAX_HEAD_BYTES} bytes.")

@@ -28,7 +28,7 @@ from timestream_local.exceptions import (
     UnknownOperationException,
     ValidationException,
 )
-from timestream_local.http1 import BadRequest, BodyError, Connection, Request
+from timestream_local.http1 import BadRequest, BodyError, Connection, Request, TlsOnPlainPort
 from timestream_local.sigv4 import SigV4Verifier
 from timestream_local.urls import Router, action_of
 
@@ -86,6 +86,12 @@ class RequestHandler(socketserver.BaseRequestHandler):
             try:
                 request = self.connection.read_request()
             except BadRequest as error:  # answered in AWS's error shape; the connection closes
+                if isinstance(error, TlsOnPlainPort):
+                    log.warning(
+                        "a client from %s opened TLS (https) on this plain-HTTP port; give it the endpoint "
+                        "http://%s:%s (boto3 with endpoint discovery on takes it from DescribeEndpoints)",
+                        self.client_address[0], *self.server.server_address[:2],
+                    )  # fmt: skip
                 body = {"__type": ValidationException.code, "message": error.message}
                 self._send(None, error.status, body, note=f": {error.message}")
                 return

@@ -211,10 +211,10 @@ def test_show_databases_and_tables():
     assert run(con, "SHOW TABLES FROM \"sensors\" LIKE 'read_ngs'")[1] == [("readings",)]
     with pytest.raises(ResourceNotFoundException, match="The database nope does not exist"):
         run(con, "SHOW TABLES FROM nope")
-    with pytest.raises(ValidationException, match="SHOW TABLES FROM <database>"):
-        run(con, "SHOW TABLES")
-    with pytest.raises(ValidationException, match="only SHOW DATABASES and SHOW TABLES"):
-        run(con, "SHOW MEASURES FROM iot.pm25")
+    # AWS: SHOW TABLES without FROM lists every database's tables
+    assert run(con, "SHOW TABLES")[1] == [("pm25",), ("readings",)]
+    with pytest.raises(ValidationException, match="this SHOW/DESCRIBE statement is not supported"):
+        run(con, "SHOW COLUMNS FROM iot.pm25")
 
 
 def test_grafana_health_check_and_macro_expansions():

@@ -56,7 +56,7 @@ def test_signed_requests_with_the_right_keys_work(secured):
     write.create_database(DatabaseName="securedb")
     assert write.describe_database(DatabaseName="securedb")["Database"]["DatabaseName"] == "securedb"
     query = _client(secured, "timestream-query")
-    assert query.describe_endpoints()["Endpoints"][0]["Address"] == f"127.0.0.1:{secured.port}"
+    assert query.describe_endpoints()["Endpoints"][0]["Address"] == f"http://127.0.0.1:{secured.port}"
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_a_server_started_with_region_accepts_that_region_only(tmp_path):
         arn = write.create_database(DatabaseName="eudb")["Database"]["Arn"]
         assert arn.startswith("arn:aws:timestream:eu-west-1:")
         query = _client(service, "timestream-query", region="eu-west-1")
-        assert query.describe_endpoints()["Endpoints"][0]["Address"] == f"127.0.0.1:{service.port}"
+        assert query.describe_endpoints()["Endpoints"][0]["Address"] == f"http://127.0.0.1:{service.port}"
         status, answer = _signed_post(
             service, "DescribeDatabase", {"DatabaseName": "eudb"}, region="us-east-1"
         )
@@ -452,7 +452,7 @@ def test_port_zero_listens_on_a_free_port_and_names_it(tmp_path):
             "timestream-query", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
             aws_access_key_id="any", aws_secret_access_key="any",
         )  # fmt: skip
-        assert client.describe_endpoints()["Endpoints"][0]["Address"] == f"127.0.0.1:{port}"
+        assert client.describe_endpoints()["Endpoints"][0]["Address"] == f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -71,7 +71,7 @@ class QueryApi:
             raise ValidationException("MaxRows must be an integer between 1 and 1000.")
         token = string(params, "NextToken", required=False)
         if token is not None:
-            query_id, offset = self._decode_token(token)
+            query_id, offset, before = self._decode_token(token)
             stored = self.queries.get(query_id)
             if stored is None or stored.query_string != query_string:
                 raise ValidationException(
@@ -79,9 +79,9 @@ class QueryApi:
                 )
         else:
             query_id = f"AEDQC{uuid.uuid4().hex.upper()}"
-            offset = 0
+            offset, before = 0, 0
             stored = self._run_query(query_id, query_string, call)
-        return self._query_page(query_id, stored, offset, max_rows)
+        return self._query_page(query_id, stored, offset, max_rows, before)
 
     def _run_query(self, query_id: str, query_string: str, call: Call) -> StoredResult:
         try:
@@ -122,18 +122,21 @@ class QueryApi:
         return StoredResult(query_string, list(result.column_info), result.encoded_rows, result.size)
 
     @staticmethod
-    def _decode_token(token: Any) -> tuple[str, int]:
+    def _decode_token(token: Any) -> tuple[str, int, int]:
+        """(query id, offset of the next row, bytes of the pages before it)."""
         try:
             data = json.loads(base64.urlsafe_b64decode(str(token).encode()))
-            return str(data["q"]), int(data["o"])
+            return str(data["q"]), int(data["o"]), int(data.get("b", 0))
         except (ValueError, KeyError, TypeError, binascii.Error) as error:
             raise ValidationException("The NextToken is not valid.") from error
 
     def _query_page(
-        self, query_id: str, stored: StoredResult, offset: int, max_rows: int | None
+        self, query_id: str, stored: StoredResult, offset: int, max_rows: int | None, before: int = 0
     ) -> dict[str, Any]:
+        """One page; QueryStatus counts the bytes of every page so far (``before``: the earlier ones)."""
         rows = stored.rows
-        page, scanned = self._page_rows(rows, offset, max_rows)
+        page, size = self._page_rows(rows, offset, max_rows)
+        scanned = before + size
         end = offset + len(page)
         body: dict[str, Any] = {
             "QueryId": query_id,
@@ -148,7 +151,7 @@ class QueryApi:
         if end < len(rows):
             self.queries.store(query_id, stored)
             body["NextToken"] = base64.urlsafe_b64encode(
-                json.dumps({"q": query_id, "o": end}).encode()
+                json.dumps({"q": query_id, "o": end, "b": scanned}).encode()
             ).decode()
         else:
             self.queries.drop(query_id)

@@ -13,10 +13,12 @@ from typing import Any
 import msgspec
 
 from timestream_local.exceptions import ValidationException
+from timestream_local.lru import LruCache
 
 DEFAULT_RESULTS_BYTES = 256 * 2**20  # query results kept for paging, together (and the most one may hold)
 QUERY_CACHE_SECONDS = 600
 QUERY_CACHE_ENTRIES = 64
+CANCELLED_IDS = 1024  # cancelled queries remembered, so that cancelling one again is not an error
 
 
 @dataclass
@@ -39,6 +41,7 @@ class QueryRegistry:
         self._bytes = 0
         self._running: dict[str, tuple[Any, threading.Event]] = {}
         self._cancelled: set[str] = set()
+        self._cancelled_ids: LruCache[str, bool] = LruCache(CANCELLED_IDS)  # for a repeated CancelQuery
 
     def start(self, query_id: str, cursor: Any) -> threading.Event:
         """Register a running query; the event it returns is set when the query is cancelled."""
@@ -57,14 +60,20 @@ class QueryRegistry:
             return False
 
     def cancel(self, query_id: str) -> str:
+        """CancelQuery: idempotent, as AWS documents it: cancelling a query again answers that it
+        has already been cancelled."""
         with self._lock:
+            if self._cancelled_ids.get(query_id):
+                return f"Query {query_id} has already been cancelled."
             running = self._running.get(query_id)
             if running is not None:
                 self._cancelled.add(query_id)
+                self._cancelled_ids.put(query_id, True)
                 running[1].set()
                 running[0].interrupt()
                 return f"Query {query_id} was cancelled."
             if self._pop(query_id) is not None:
+                self._cancelled_ids.put(query_id, True)
                 return f"Query {query_id} had already finished; its remaining pages were discarded."
         raise ValidationException(f"The query ID {query_id} does not match a running or paged query.")
 

@@ -159,6 +159,11 @@ def parse(sql: str) -> exp.Expr:
         raise ValidationException(f"SQL could not be read: {error}") from None
     if len(tokens) > MAX_TOKENS:
         raise ValidationException(f"the query has {len(tokens)} tokens; the limit is {MAX_TOKENS}")
+    if tokens and tokens[0].text.upper() == "UNLOAD":
+        raise ValidationException(
+            "UNLOAD is not supported by timestream_local: it writes a query's result to Amazon S3; run the "
+            "SELECT itself and page through its result"
+        )
     tokens = _rewrite(tokens, sql)
     try:
         statements = [s for s in _Parser(dialect=_DIALECT).parse(tokens, sql) if s is not None]

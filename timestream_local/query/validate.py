@@ -33,8 +33,10 @@ _KEYWORD_HOLDERS = (exp.Interval, exp.Extract, exp.TimestampTrunc, exp.DateTrunc
 
 def validate(tree: exp.Expr) -> None:
     if not isinstance(tree, exp.Query):
+        kind = str(tree.this).split()[0].upper() if isinstance(tree, exp.Command) else tree.key.upper()
         raise ValidationException(
-            f"only SELECT queries are supported; got {tree.key.upper()} (Timestream's Query API is read-only)"
+            f"{kind[:40]} is not supported: only SELECT queries (and SHOW/DESCRIBE) are; Timestream's "
+            "Query API is read-only"
         )
     if depth_of(tree) > MAX_DEPTH:
         raise ValidationException(f"the query is nested too deeply (more than {MAX_DEPTH} levels)")

@@ -84,3 +84,13 @@ class Reader:
         """The tables of a database, sorted (SHOW TABLES FROM <database>)."""
         with self._db.lock:
             return self._descriptions.table_names(database)
+
+    def table_columns(self, database: str, table: str) -> list[tuple[str, str, str]]:
+        """A table's columns as DESCRIBE shows them: (column, type, Timestream attribute type)."""
+        with self._db.lock:
+            return self._descriptions.find_table(database, table).described_columns()
+
+    def table_measures(self, database: str, table: str) -> list[tuple[str, str, list[str]]]:
+        """A table's measures as SHOW MEASURES shows them: (measure name, data type, dimensions)."""
+        with self._db.lock:
+            return self._descriptions.find_table(database, table).measures()

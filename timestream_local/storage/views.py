@@ -55,7 +55,7 @@ class Views:
         file), and with the user's names when ``visible`` (then without the version column)."""
         kinds = table.physical_columns()
         names = table.column_names()
-        pairs = [(names[c], c) for c in table.view_columns()] if visible else [(c, c) for c in kinds]
+        pairs = [(names[c], c) for c in table.visible_columns()] if visible else [(c, c) for c in kinds]
         present = set(present)
         parts = []
         for physical, shown in pairs:
