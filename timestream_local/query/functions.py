@@ -10,6 +10,8 @@ import re
 
 from sqlglot import exp
 
+from timestream_local.query import timeseries
+
 _HOLE = re.compile(r"\{(\w+)\}")
 
 
@@ -28,7 +30,8 @@ STRUCTURE: tuple[type[exp.Expr], ...] = (
     exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is, exp.In, exp.Between, exp.Like, exp.Escape, exp.Add,
     exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.DPipe, exp.Case, exp.If, exp.Cast,
     exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Interval, exp.Var, exp.Window,
-    exp.WindowSpec, exp.Exists, exp.Lambda, exp.Unnest, exp.Any, exp.All,
+    exp.WindowSpec, exp.Exists, exp.Lambda, exp.Unnest, exp.Any, exp.All, exp.Values,
+    exp.IgnoreNulls, exp.RespectNulls,
 )  # fmt: skip
 
 # Built-in functions whose DuckDB translation (by sqlglot) has Trino's meaning.
@@ -62,12 +65,12 @@ FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.DayOfYear: "day_of_year", exp.WeekOfYear: "week", exp.Quarter: "quarter",
     exp.UnixToTime: "from_unixtime", exp.TimeToUnix: "to_unixtime",
     exp.FromISO8601Timestamp: "from_iso8601_timestamp", exp.TimeToStr: "date_format",
-    exp.Date: "date",
+    exp.Date: "date", exp.LastDay: "last_day_of_month", exp.CurrentTimezone: "current_timezone",
     # arrays
     exp.ArraySize: "cardinality", exp.ArrayContains: "contains", exp.ArrayMax: "array_max",
     exp.ArrayMin: "array_min", exp.ArrayDistinct: "array_distinct", exp.ArrayToString: "array_join",
     exp.ArraySort: "array_sort", exp.ArrayFilter: "filter", exp.Transform: "transform",
-    exp.Flatten: "flatten", exp.GenerateSeries: "sequence",
+    exp.Flatten: "flatten", exp.GenerateSeries: "sequence", exp.Reduce: "reduce",
     # window functions
     exp.RowNumber: "row_number", exp.Rank: "rank", exp.DenseRank: "dense_rank", exp.Lag: "lag",
     exp.Lead: "lead", exp.FirstValue: "first_value", exp.LastValue: "last_value",
@@ -87,20 +90,22 @@ TIMESTREAM_FUNCTIONS: dict[str, tuple[int, ...]] = {
     "to_milliseconds": (1,),
     "from_nanoseconds": (1,),
     "to_nanoseconds": (1,),
+    "geometric_mean": (1,),
     "__tsl_duration": (1,),
+    **timeseries.ARITIES,
 }
 
 # Known Timestream functions this store does not implement (refused with that reason).
 NOT_IMPLEMENTED = {
     "interpolate_spline_cubic", "derivative_rate", "integral", "time_series", "max_by_timeseries",
-    "approx_percentile_timeseries", "make_time_series", "correlate_pearson", "correlate_spearman",
-    "correlate_kendall", "dtw_distance",
+    "approx_percentile_timeseries", "make_time_series", "correlate_spearman", "correlate_kendall",
+    "dtw_distance",
 }  # fmt: skip
 
 CAST_TYPES = {
     exp.DType.BIGINT, exp.DType.INT, exp.DType.SMALLINT, exp.DType.TINYINT, exp.DType.DOUBLE,
     exp.DType.FLOAT, exp.DType.DECIMAL, exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.CHAR,
-    exp.DType.BOOLEAN, exp.DType.TIMESTAMP, exp.DType.DATE, exp.DType.ARRAY,
+    exp.DType.BOOLEAN, exp.DType.TIMESTAMP, exp.DType.DATE, exp.DType.ARRAY, exp.DType.TIME,
 }  # fmt: skip
 
 # ------------------------------------------------------------------------------- DuckDB templates
@@ -541,11 +546,18 @@ def bind(template: str, rendered: dict[str, str], constants: frozenset[str] = fr
     return "list_transform([{" + fields + "}], lambda __tsl_b: " + body + ")[1]"
 
 
+# reduce(array, initial, (s, x) -> ..., s -> ...): {0} array, {1} initial state, {2} input, {3} output
+REDUCE = "list_transform([list_reduce({0}, {2}, {1})], {3})[1]"
+GEOMETRIC_MEAN = "geomean({0})"
+# Timestream functions whose arguments go straight into a template's holes
+DIRECT = {"create_time_series": CREATE_TIME_SERIES, "geometric_mean": GEOMETRIC_MEAN}
+
 TEMPLATES = frozenset(
     {
         SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
-        *INTERPOLATE.values(), *INTERPOLATE_ONE.values(), *_TRINO,
+        *INTERPOLATE.values(), *INTERPOLATE_ONE.values(), *_TRINO, *timeseries.TEMPLATES, REDUCE,
+        GEOMETRIC_MEAN,
     }
 )  # fmt: skip

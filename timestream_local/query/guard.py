@@ -79,7 +79,8 @@ FUNCTIONS = frozenset(
         # lists
         "array_contains", "array_length", "array_to_string", "flatten", "generate_series", "len",
         "list_concat", "list_distinct", "list_filter", "list_grade_up", "list_max", "list_min",
-        "list_select", "list_sort", "list_transform", "range", "unnest", "list_count", "list_append",
+        "list_select", "list_sort", "list_transform", "range", "unnest", "list_reduce", "list_avg", "list_sum",
+        "geomean", "last_day", "epoch_us", "list_count", "list_append",
         "list_prepend", "list_reverse",
     }
 )  # fmt: skip

@@ -110,7 +110,7 @@ class Kinds:
             return INTERVAL
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
-            if name == "create_time_series":
+            if name in ("create_time_series", "derivative_linear", "non_negative_derivative_linear"):
                 return TIMESERIES
             if name.startswith("interpolate_"):
                 second = node.expressions[1] if len(node.expressions) > 1 else None

@@ -111,7 +111,7 @@ def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
     if shape.scalar == "DOUBLE":
         return f"CAST({expr} AS DOUBLE)"
     if shape.scalar == "TIME":
-        return f"CAST(epoch_ns(TIMESTAMP_NS '1970-01-01' + {expr}) AS BIGINT)"
+        return f"CAST(epoch_us(CAST({expr} AS TIME)) * 1000 AS BIGINT)"  # microseconds, as DuckDB keeps
     if shape.scalar == "INTERVAL_DAY_TO_SECOND":
         return (
             f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE struct_pack("

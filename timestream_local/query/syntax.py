@@ -3,6 +3,7 @@ messages, duration literals, and the node that carries finished DuckDB text."""
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from sqlglot import exp
@@ -27,10 +28,20 @@ class Raw(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"template": True, "expressions": False}
 
 
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\(")
+
+
 def node_name(node: exp.Expr) -> str:
-    """The SQL name of a node for messages: a function's name, or the construct's keyword."""
+    """The SQL name of a node for messages, as Timestream's (Trino's) SQL writes it: a function's
+    name (bitwise_and, not sqlglot's BitwiseAnd), or the construct's keyword."""
     if isinstance(node, exp.Anonymous):
         return node.name
+    try:
+        written = _CALL.match(node.sql(dialect="trino"))
+    except Exception:  # a node the Trino generator cannot write: its own name will do
+        written = None
+    if written is not None:
+        return written.group(1).lower()
     if isinstance(node, exp.Func):
         return node.sql_name().lower()
     return node.key.upper()

@@ -28,6 +28,7 @@ from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
 from timestream_local.query import functions as fn
+from timestream_local.query import timeseries
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
 from timestream_local.query.semantics import SUM_ARGUMENT, TrinoSemantics, sum_argument
@@ -166,12 +167,25 @@ class _Rewriter:
                 return folded
         if isinstance(node, exp.Unnest):
             return self._unnest(node)
+        if isinstance(node, exp.Reduce | exp.CurrentTimezone):
+            return self._reduce(node) if isinstance(node, exp.Reduce) else exp.Literal.string("UTC")
         if isinstance(node, exp.Table) and node.args.get("db"):
             line, col = start_of(node.args["db"].meta) or (None, None)
             self.tables.append(TableRef(node.args["db"].name, node.name, line, col))
             self.table_nodes.append(node)
             return node
         return self.trino.rewrite(node)
+
+    @staticmethod
+    def _reduce(node: exp.Reduce) -> exp.Expr:
+        """reduce(array, initial, (s, x) -> ..., s -> ...): Trino's four arguments, all required.
+        (current_timezone() is 'UTC': Timestream's session time zone.)"""
+        merge, finish = node.args.get("merge"), node.args.get("finish")
+        if not isinstance(merge, exp.Lambda) or not isinstance(finish, exp.Lambda):
+            raise fail(
+                node, "reduce() takes an array, an initial state, a function (s, x) -> ... and s -> ..."
+            )
+        return Raw(template=fn.REDUCE, expressions=[node.this, node.args["initial"], merge, finish])
 
     # -- Timestream functions
 
@@ -192,8 +206,10 @@ class _Rewriter:
             if ns is None or ns <= 0:
                 raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
             return Raw(template=fn.BIN_NS, expressions=[args[0], exp.Literal.number(ns)])
-        if name == "create_time_series":
-            return Raw(template=fn.CREATE_TIME_SERIES, expressions=list(args))
+        if name in fn.DIRECT:
+            return Raw(template=fn.DIRECT[name], expressions=list(args))
+        if name in timeseries.ARITIES:
+            return timeseries.rewrite(node, name, list(args))
         if name.startswith("interpolate_"):
             return self._interpolate(node, name, args)
         if name in ("from_milliseconds", "from_nanoseconds"):
