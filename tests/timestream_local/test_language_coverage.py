@@ -155,3 +155,87 @@ def test_reduce_values_and_other_additions(query):
     ))  # fmt: skip
     assert [row["last"] for row in ignored] == ["1", "1", "3", "3"]
     assert query_rows(query, "SELECT time '13:45:30.25' AS t") == [{"t": "13:45:30.250000000"}]
+
+
+def test_mathematical_bitwise_and_string_additions(query):
+    rows = query_rows(query, (
+        "SELECT e() AS e, atan2(1.0, 1.0) AS quarter, cosh(0.0) AS one, is_finite(1.0) AS finite, "
+        "is_infinite(infinity()) AS inf, is_nan(nan()) AS nan, bitwise_and(12, 10) AS band, "
+        "bitwise_or(12, 10) AS bor, bitwise_xor(12, 10) AS bxor, bitwise_not(0) AS bnot, codepoint('A') AS cp, "
+        "hamming_distance('abc', 'abd') AS h"
+    ))[0]  # fmt: skip
+    assert math.isclose(float(rows["e"]), math.e) and math.isclose(float(rows["quarter"]), math.pi / 4)
+    assert (rows["one"], rows["finite"], rows["inf"], rows["nan"]) == ("1.0", "true", "true", "true")
+    assert (rows["band"], rows["bor"], rows["bxor"], rows["bnot"]) == (
+        str(12 & 10),
+        str(12 | 10),
+        str(12 ^ 10),
+        "-1",
+    )
+    assert (rows["cp"], rows["h"]) == ("65", "1")
+    with pytest.raises(query.exceptions.ValidationException, match="one character"):
+        query.query(QueryString="SELECT codepoint('AB')")
+
+
+def test_date_and_aggregate_additions(query):
+    ts = "TIMESTAMP '2021-01-01 05:06:07.123'"
+    rows = query_rows(query, (
+        f"SELECT millisecond({ts}) AS ms, day_of_month({ts}) AS dom, year_of_week({ts}) AS yw, yow({ts}) AS yow, "
+        "from_iso8601_date('2026-01-02') AS d"
+    ))  # fmt: skip
+    # 2021-01-01 is a Friday of ISO week 53 of 2020
+    assert rows == [{"ms": "123", "dom": "1", "yw": "2020", "yow": "2020", "d": "2026-01-02"}]
+    points = [(1.0, 2.0), (2.0, 4.5), (4.0, 8.0)]
+    n = len(points)
+    mx, my = sum(x for x, _ in points) / n, sum(y for _, y in points) / n
+    slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    values = ", ".join(
+        f"({x}, {y}, {b}, {k})"
+        for (x, y), b, k in zip(points, ["true", "false", "true"], [12, 10, 6], strict=True)
+    )
+    rows = query_rows(query, (
+        "SELECT regr_slope(y, x) AS s, regr_intercept(y, x) AS i, every(b) AS every, bitwise_and_agg(k) AS band, "
+        f"bitwise_or_agg(k) AS bor FROM (VALUES {values}) AS t(x, y, b, k)"
+    ))[0]  # fmt: skip
+    assert math.isclose(float(rows["s"]), slope) and math.isclose(float(rows["i"]), my - slope * mx)
+    assert (rows["every"], rows["band"], rows["bor"]) == ("false", str(12 & 10 & 6), str(12 | 10 | 6))
+    rolled = query_rows(
+        query, "SELECT x, count(*) AS n FROM (VALUES 1, 2, 2) t(x) GROUP BY ROLLUP (x) ORDER BY x"
+    )
+    assert rolled == [{"x": "1", "n": "1"}, {"x": "2", "n": "2"}, {"x": None, "n": "3"}]
+
+
+def _array(page: dict, column: int = 0) -> list:
+    datum = page["Rows"][0]["Data"][column]
+    if datum.get("NullValue"):
+        return None
+    return [None if d.get("NullValue") else d["ScalarValue"] for d in datum["ArrayValue"]]
+
+
+def test_regular_expression_and_array_additions(query):
+    def one(sql: str):
+        return query.query(QueryString=sql)
+
+    assert query_rows(query, (
+        "SELECT regexp_extract('a1b2', '[0-9]') AS first, regexp_extract('abc', '[0-9]') AS none, "
+        "regexp_extract('a1b2', '([a-z])([0-9])', 2) AS grp, regexp_replace('a1b2', '[0-9]', 'x') AS rep, "
+        "regexp_replace('a1b2', '[0-9]') AS gone"
+    )) == [{"first": "1", "none": None, "grp": "1", "rep": "axbx", "gone": "ab"}]  # fmt: skip
+    assert _array(one("SELECT regexp_extract_all('a1b22', '[0-9]+')")) == ["1", "22"]
+    assert _array(one("SELECT regexp_split('a1b2c', '[0-9]')")) == ["a", "b", "c"]
+    with pytest.raises(query.exceptions.ValidationException, match="group references"):
+        one("SELECT regexp_replace('a1', '([0-9])', '<$1>')")
+    assert _array(one("SELECT array_intersect(ARRAY[1, 2, 2, 3], ARRAY[3, 2, 5])")) == ["2", "3"]
+    assert _array(one("SELECT array_except(ARRAY[1, 2, 2, 3, NULL], ARRAY[2])")) == ["1", "3", None]
+    assert _array(one("SELECT array_union(ARRAY[1, 2], ARRAY[2, 3])")) == ["1", "2", "3"]
+    assert _array(one("SELECT array_remove(ARRAY[3, 4, 5, 4], 4)")) == ["3", "5"]
+    assert _array(one("SELECT repeat('x', 3)")) == ["x", "x", "x"]
+    assert query_rows(query, (
+        "SELECT array_position(ARRAY[3, 4, 5], 5) AS p, array_position(ARRAY[3, 4], 9) AS missing, "
+        "arrays_overlap(ARRAY[1, 2], ARRAY[2, 3]) AS yes, arrays_overlap(ARRAY[1], ARRAY[2]) AS no, "
+        "arrays_overlap(ARRAY[1, NULL], ARRAY[2]) AS unknown"
+    )) == [{"p": "3", "missing": "0", "yes": "true", "no": "false", "unknown": None}]  # fmt: skip
+    for count in (10_001, -1):
+        with pytest.raises(query.exceptions.ValidationException, match="count argument of repeat"):
+            one(f"SELECT repeat(1, {count})")
+    assert len(_array(one("SELECT repeat(1, 10000)"))) == 10_000

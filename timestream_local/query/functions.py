@@ -31,7 +31,8 @@ STRUCTURE: tuple[type[exp.Expr], ...] = (
     exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.DPipe, exp.Case, exp.If, exp.Cast,
     exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Interval, exp.Var, exp.Window,
     exp.WindowSpec, exp.Exists, exp.Lambda, exp.Unnest, exp.Any, exp.All, exp.Values,
-    exp.IgnoreNulls, exp.RespectNulls,
+    exp.IgnoreNulls, exp.RespectNulls, exp.Rollup, exp.Cube, exp.GroupingSets, exp.BitwiseAnd, exp.BitwiseOr,
+    exp.BitwiseXor, exp.BitwiseNot,
 )  # fmt: skip
 
 # Built-in functions whose DuckDB translation (by sqlglot) has Trino's meaning.
@@ -71,6 +72,17 @@ FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.ArrayMin: "array_min", exp.ArrayDistinct: "array_distinct", exp.ArrayToString: "array_join",
     exp.ArraySort: "array_sort", exp.ArrayFilter: "filter", exp.Transform: "transform",
     exp.Flatten: "flatten", exp.GenerateSeries: "sequence", exp.Reduce: "reduce",
+    exp.ArrayIntersect: "array_intersect", exp.ArrayExcept: "array_except", exp.ArrayRemove: "array_remove",
+    exp.ArrayPosition: "array_position", exp.Repeat: "repeat",
+    # trigonometry, bitwise, more aggregates, regular expressions, dates
+    exp.Acos: "acos", exp.Asin: "asin", exp.Atan: "atan", exp.Atan2: "atan2", exp.Cos: "cos",
+    exp.Cosh: "cosh", exp.Sin: "sin", exp.Tan: "tan", exp.Tanh: "tanh", exp.IsNan: "is_nan",
+    exp.BitwiseAnd: "bitwise_and", exp.BitwiseOr: "bitwise_or", exp.BitwiseXor: "bitwise_xor",
+    exp.BitwiseNot: "bitwise_not", exp.BitwiseAndAgg: "bitwise_and_agg", exp.BitwiseOrAgg: "bitwise_or_agg",
+    exp.RegrSlope: "regr_slope", exp.RegrIntercept: "regr_intercept",
+    exp.RegexpExtract: "regexp_extract", exp.RegexpExtractAll: "regexp_extract_all",
+    exp.RegexpReplace: "regexp_replace", exp.RegexpSplit: "regexp_split",
+    exp.DayOfMonth: "day_of_month", exp.YearOfWeek: "year_of_week", exp.FromISO8601Date: "from_iso8601_date",
     # window functions
     exp.RowNumber: "row_number", exp.Rank: "rank", exp.DenseRank: "dense_rank", exp.Lag: "lag",
     exp.Lead: "lead", exp.FirstValue: "first_value", exp.LastValue: "last_value",
@@ -91,6 +103,18 @@ TIMESTREAM_FUNCTIONS: dict[str, tuple[int, ...]] = {
     "from_nanoseconds": (1,),
     "to_nanoseconds": (1,),
     "geometric_mean": (1,),
+    "e": (0,),
+    "infinity": (0,),
+    "nan": (0,),
+    "is_finite": (1,),
+    "is_infinite": (1,),
+    "codepoint": (1,),
+    "millisecond": (1,),
+    "yow": (1,),
+    "every": (1,),
+    "arrays_overlap": (2,),
+    "hamming_distance": (2,),
+    "array_union": (2,),
     "__tsl_duration": (1,),
     **timeseries.ARITIES,
 }
@@ -550,7 +574,54 @@ def bind(template: str, rendered: dict[str, str], constants: frozenset[str] = fr
 REDUCE = "list_transform([list_reduce({0}, {2}, {1})], {3})[1]"
 GEOMETRIC_MEAN = "geomean({0})"
 # Timestream functions whose arguments go straight into a template's holes
-DIRECT = {"create_time_series": CREATE_TIME_SERIES, "geometric_mean": GEOMETRIC_MEAN}
+DIRECT = {
+    "array_union": ARRAY_DISTINCT.replace("{0}", "list_concat({0}, {1})"),  # in order of first appearance
+    "create_time_series": CREATE_TIME_SERIES, "geometric_mean": GEOMETRIC_MEAN, "e": "exp(1.0)",
+    "infinity": "CAST('infinity' AS DOUBLE)", "nan": "CAST('nan' AS DOUBLE)", "is_finite": "isfinite({0})",
+    "is_infinite": "isinf({0})",
+    "codepoint": "CASE WHEN length({0}) <> 1 THEN error('codepoint() takes a string of one character') "
+                 "ELSE unicode({0}) END",
+    "millisecond": "(millisecond({0}) % 1000)",  # DuckDB counts the milliseconds of the minute
+    "yow": "isoyear({0})", "every": "bool_and({0})", "hamming_distance": "hamming({0}, {1})",
+    # Trino: any element in common; NULL when there is none but an array holds a NULL
+    "arrays_overlap": "CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL WHEN list_has_any({0}, {1}) THEN true "
+                      "WHEN list_position({0}, NULL) IS NOT NULL OR list_position({1}, NULL) IS NOT NULL THEN NULL "
+                      "ELSE false END",
+}  # fmt: skip
+# array_position: 0 where the element is missing, as Trino answers
+ARRAY_POSITION = (
+    "CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL ELSE coalesce(list_position({0}, {1}), 0) END"
+)
+# array_remove: every element equal to {1} removed (NULL elements stay)
+ARRAY_REMOVE = (
+    "list_transform([{'a': {0}, 'v': {1}}], lambda __tsl_b: CASE WHEN __tsl_b['v'] IS NULL THEN NULL ELSE "
+    "list_filter(__tsl_b['a'], lambda __tsl_e: __tsl_e IS NULL OR __tsl_e <> __tsl_b['v']) END)[1]"
+)
+MAX_REPEAT = 10_000  # Trino's limit on repeat()'s count
+REPEAT = (
+    "CASE WHEN {1} < 0 THEN error('count argument of repeat function must be greater than or equal to 0') "
+    f"WHEN {{1}} > {MAX_REPEAT} THEN error('count argument of repeat function must be less than or equal to "
+    f"{MAX_REPEAT}') ELSE list_transform([{{'x': {{0}}, 'n': {{1}}}}], lambda __tsl_b: "
+    "list_transform(range(__tsl_b['n']), lambda __tsl_i: __tsl_b['x']))[1] END"
+)
+# regexp_extract(s, p[, group]): NULL, not '', where nothing matches
+REGEXP_EXTRACT = "CASE WHEN regexp_matches({0}, {1}) THEN regexp_extract({0}, {1}, {2}) END"
+REGEXP_EXTRACT_ALL = "regexp_extract_all({0}, {1}, {2})"
+REGEXP_REPLACE = "regexp_replace({0}, {1}, {2}, 'g')"  # every match, as Trino replaces
+REGEXP_SPLIT = "string_split_regex({0}, {1})"
+# array_intersect / array_except: without duplicates, in the first array's order (array_distinct's)
+# (list_position finds a NULL element too, so NULL is kept or dropped like any other value)
+_DISTINCT_X = ARRAY_DISTINCT.replace("{0}", "__tsl_c['x']")
+ARRAY_INTERSECT = (
+    "list_transform([{'x': {0}, 'y': {1}}], lambda __tsl_c: CASE WHEN __tsl_c['x'] IS NULL OR __tsl_c['y'] IS NULL "
+    "THEN NULL ELSE list_filter(" + _DISTINCT_X + ", lambda __tsl_e: list_position(__tsl_c['y'], __tsl_e) "
+    "IS NOT NULL) END)[1]"
+)
+ARRAY_EXCEPT = ARRAY_INTERSECT.replace("IS NOT NULL) END", "IS NULL) END")
+BITWISE_AND = "({0} & {1})"
+BITWISE_OR = "({0} | {1})"
+BITWISE_XOR = "xor({0}, {1})"
+BITWISE_NOT = "(~{0})"
 
 TEMPLATES = frozenset(
     {
@@ -558,6 +629,8 @@ TEMPLATES = frozenset(
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
         *INTERPOLATE.values(), *INTERPOLATE_ONE.values(), *_TRINO, *timeseries.TEMPLATES, REDUCE,
-        GEOMETRIC_MEAN,
+        GEOMETRIC_MEAN, *DIRECT.values(), ARRAY_POSITION, ARRAY_REMOVE, REPEAT, REGEXP_EXTRACT,
+        REGEXP_EXTRACT_ALL, REGEXP_REPLACE, REGEXP_SPLIT, BITWISE_AND, BITWISE_OR, BITWISE_XOR, BITWISE_NOT,
+        ARRAY_INTERSECT, ARRAY_EXCEPT,
     }
 )  # fmt: skip

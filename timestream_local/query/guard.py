@@ -80,7 +80,10 @@ FUNCTIONS = frozenset(
         "array_contains", "array_length", "array_to_string", "flatten", "generate_series", "len",
         "list_concat", "list_distinct", "list_filter", "list_grade_up", "list_max", "list_min",
         "list_select", "list_sort", "list_transform", "range", "unnest", "list_reduce", "list_avg", "list_sum",
-        "geomean", "last_day", "epoch_us", "list_count", "list_append",
+        "geomean", "last_day", "epoch_us", "acos", "asin", "atan", "atan2", "cos", "cosh", "sin", "tan", "tanh",
+        "isinf", "isfinite", "unicode", "hamming", "millisecond", "regr_slope",
+        "regr_intercept", "bit_and", "bit_or", "&", "|", "xor", "~", "list_has_any", "list_position",
+        "list_contains", "regexp_extract_all", "regexp_replace", "string_split_regex", "dayofmonth", "list_count", "list_append",
         "list_prepend", "list_reverse",
     }
 )  # fmt: skip

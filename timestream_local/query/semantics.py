@@ -32,12 +32,14 @@ from timestream_local.query.kinds import (
     VARCHAR,
 )
 from timestream_local.query.lexer import RAW_FORMAT
-from timestream_local.query.syntax import Raw, date_unit, duration_ns, fail, strftime_format
+from timestream_local.query.syntax import Raw, date_unit, duration_ns, fail, node_name, strftime_format
 
 NS_PER_DAY = 86_400_000_000_000
 _TIME_UNITS = ("millisecond", "second", "minute", "hour")  # units a DATE does not have
 _DAY_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
 _MONTHS_PER_UNIT = {"MONTH": 1, "YEAR": 12}
+_BITWISE = {exp.BitwiseAnd: fn.BITWISE_AND, exp.BitwiseOr: fn.BITWISE_OR, exp.BitwiseXor: fn.BITWISE_XOR,
+            exp.BitwiseNot: fn.BITWISE_NOT}  # fmt: skip
 _NOT_TEXT_TYPES = (INTEGER, FLOATING, DECIMAL, BOOLEAN, DATE, TIMESTAMP)
 _INTEGER_CASTS = {
     exp.DType.BIGINT: "BIGINT", exp.DType.INT: "INTEGER", exp.DType.SMALLINT: "SMALLINT",
@@ -144,12 +146,53 @@ class TrinoSemantics:
             return (fn.ARRAY_MAX if isinstance(node, exp.ArrayMax) else fn.ARRAY_MIN), [node.this]
         if isinstance(node, exp.ArrayDistinct):
             return fn.ARRAY_DISTINCT, [node.this]
+        if isinstance(node, exp.ArrayIntersect | exp.ArrayExcept):
+            pair = node.expressions if isinstance(node, exp.ArrayIntersect) else [node.this, node.expression]
+            if len(pair) != 2:
+                raise fail(node, f"{node_name(node)}() takes two arrays")
+            return (fn.ARRAY_INTERSECT if isinstance(node, exp.ArrayIntersect) else fn.ARRAY_EXCEPT), list(
+                pair
+            )
+        if isinstance(node, exp.ArrayPosition | exp.ArrayRemove):
+            template = fn.ARRAY_POSITION if isinstance(node, exp.ArrayPosition) else fn.ARRAY_REMOVE
+            return template, [node.this, node.expression]
+        if isinstance(node, exp.Repeat):
+            return fn.REPEAT, [node.this, args.get("times")]
+        if isinstance(node, tuple(_BITWISE)):
+            return _BITWISE[type(node)], [node.this, *([node.expression] if node.expression else [])]
+        return self._other_template(node)
+
+    def _other_template(self, node: exp.Expr) -> tuple[str | None, list]:
+        args = node.args
         if isinstance(node, exp.Reverse) and self.kind_of(node.this) == ARRAY:
             return fn.ARRAY_REVERSE, [node.this]
         if isinstance(node, exp.ArrayToString):
             if args.get("null") is None:
                 return fn.ARRAY_JOIN, [node.this, node.expression]
             return fn.ARRAY_JOIN_REPLACING, [node.this, node.expression, args.get("null")]
+        return self._regexp(node)
+
+    def _regexp(self, node: exp.Expr) -> tuple[str | None, list]:
+        """regexp_extract, regexp_extract_all, regexp_replace, regexp_split with Trino's answers."""
+        args = node.args
+        group = args.get("group") or exp.Literal.number(0)
+        if isinstance(node, exp.RegexpExtract):
+            return fn.REGEXP_EXTRACT, [node.this, node.expression, group]
+        if isinstance(node, exp.RegexpExtractAll):
+            return fn.REGEXP_EXTRACT_ALL, [node.this, node.expression, group]
+        if isinstance(node, exp.RegexpSplit):
+            return fn.REGEXP_SPLIT, [node.this, node.expression]
+        if isinstance(node, exp.RegexpReplace):
+            replacement = args.get("replacement") or exp.Literal.string("")
+            if not (isinstance(replacement, exp.Literal) and replacement.is_string) or any(
+                c in replacement.name for c in "$\\"
+            ):
+                raise fail(
+                    node,
+                    "regexp_replace(): only a literal replacement without group references ($1) or "
+                    "backslashes is supported (Java's and DuckDB's replacement syntaxes differ)",
+                )
+            return fn.REGEXP_REPLACE, [node.this, node.expression, replacement]
         return None, []
 
     # -- arithmetic

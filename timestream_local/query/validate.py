@@ -70,6 +70,7 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
     raise fail(node, f"{node_name(node)} is not supported")
 
 
+_REGEXPS = (exp.RegexpLike, exp.RegexpExtract, exp.RegexpExtractAll, exp.RegexpReplace, exp.RegexpSplit)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -82,12 +83,12 @@ def _validate_function(node: exp.Func) -> None:
         field = node.this.name.upper()
         if field not in fn.EXTRACT:
             raise fail(node, f"extract() has no field {field[:40]}; use one of {', '.join(fn.EXTRACT)}")
-    elif isinstance(node, exp.RegexpLike) and isinstance(node.expression, exp.Literal):
+    elif isinstance(node, _REGEXPS) and isinstance(node.expression, exp.Literal):
         feature = java_only_regex(node.expression.name)
         if feature is not None:
             raise fail(
                 node,
-                f"regexp_like(): the pattern uses {feature}, which timestream_local does not support (its "
+                f"{node_name(node)}(): the pattern uses {feature}, which timestream_local does not support (its "
                 "regular expression engine, RE2, lacks them or reads them differently from Java, whose "
                 "pattern syntax Trino uses)",
             )
