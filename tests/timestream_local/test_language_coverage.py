@@ -239,3 +239,22 @@ def test_regular_expression_and_array_additions(query):
         with pytest.raises(query.exceptions.ValidationException, match="count argument of repeat"):
             one(f"SELECT repeat(1, {count})")
     assert len(_array(one("SELECT repeat(1, 10000)"))) == 10_000
+
+
+def test_slice_and_bin_of_a_timestamp_string(query):
+    def array(sql):
+        return _array(query.query(QueryString=sql))
+
+    values = [1, 2, 3, 4]
+    literal = "ARRAY[1, 2, 3, 4]"
+    for start, length in [(2, 2), (1, 10), (-2, 2), (-3, 1), (4, 0), (-9, 2)]:
+        begin = start - 1 if start > 0 else len(values) + start
+        expected = [] if begin < 0 else values[begin : begin + length]
+        assert array(f"SELECT slice({literal}, {start}, {length})") == [str(v) for v in expected], (
+            start,
+            length,
+        )
+    with pytest.raises(query.exceptions.ValidationException, match="indices start at 1"):
+        array(f"SELECT slice({literal}, 0, 1)")
+    rows = query_rows(query, "SELECT bin('2023-09-20 17:12:22.958000000', 1m) AS b")
+    assert rows == [{"b": "2023-09-20 17:12:00.000000000"}]

@@ -73,7 +73,7 @@ FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.ArraySort: "array_sort", exp.ArrayFilter: "filter", exp.Transform: "transform",
     exp.Flatten: "flatten", exp.GenerateSeries: "sequence", exp.Reduce: "reduce",
     exp.ArrayIntersect: "array_intersect", exp.ArrayExcept: "array_except", exp.ArrayRemove: "array_remove",
-    exp.ArrayPosition: "array_position", exp.Repeat: "repeat",
+    exp.ArrayPosition: "array_position", exp.Repeat: "repeat", exp.ArraySlice: "slice",
     # trigonometry, bitwise, more aggregates, regular expressions, dates
     exp.Acos: "acos", exp.Asin: "asin", exp.Atan: "atan", exp.Atan2: "atan2", exp.Cos: "cos",
     exp.Cosh: "cosh", exp.Sin: "sin", exp.Tan: "tan", exp.Tanh: "tanh", exp.IsNan: "is_nan",
@@ -618,6 +618,14 @@ ARRAY_INTERSECT = (
     "IS NOT NULL) END)[1]"
 )
 ARRAY_EXCEPT = ARRAY_INTERSECT.replace("IS NOT NULL) END", "IS NULL) END")
+# slice(x, start, length): start counts from 1, or from the end when negative; a start beyond the
+# array gives an empty one
+SLICE = (
+    "CASE WHEN {1} = 0 THEN error('SQL array indices start at 1') WHEN {2} < 0 THEN "
+    "error('length must be greater than or equal to 0') WHEN {1} > 0 THEN list_slice({0}, {1}, {1} + {2} - 1) "
+    "WHEN len({0}) + {1} < 0 THEN list_slice({0}, 1, 0) "
+    "ELSE list_slice({0}, len({0}) + {1} + 1, len({0}) + {1} + {2}) END"
+)
 BITWISE_AND = "({0} & {1})"
 BITWISE_OR = "({0} | {1})"
 BITWISE_XOR = "xor({0}, {1})"
@@ -631,6 +639,6 @@ TEMPLATES = frozenset(
         *INTERPOLATE.values(), *INTERPOLATE_ONE.values(), *_TRINO, *timeseries.TEMPLATES, REDUCE,
         GEOMETRIC_MEAN, *DIRECT.values(), ARRAY_POSITION, ARRAY_REMOVE, REPEAT, REGEXP_EXTRACT,
         REGEXP_EXTRACT_ALL, REGEXP_REPLACE, REGEXP_SPLIT, BITWISE_AND, BITWISE_OR, BITWISE_XOR, BITWISE_NOT,
-        ARRAY_INTERSECT, ARRAY_EXCEPT,
+        ARRAY_INTERSECT, ARRAY_EXCEPT, SLICE,
     }
 )  # fmt: skip

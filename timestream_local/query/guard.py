@@ -83,7 +83,7 @@ FUNCTIONS = frozenset(
         "geomean", "last_day", "epoch_us", "acos", "asin", "atan", "atan2", "cos", "cosh", "sin", "tan", "tanh",
         "isinf", "isfinite", "unicode", "hamming", "millisecond", "regr_slope",
         "regr_intercept", "bit_and", "bit_or", "&", "|", "xor", "~", "list_has_any", "list_position",
-        "list_contains", "regexp_extract_all", "regexp_replace", "string_split_regex", "dayofmonth", "list_count", "list_append",
+        "list_contains", "list_slice", "regexp_extract_all", "regexp_replace", "string_split_regex", "dayofmonth", "list_count", "list_append",
         "list_prepend", "list_reverse",
     }
 )  # fmt: skip

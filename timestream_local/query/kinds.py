@@ -117,7 +117,7 @@ class Kinds:
                 return TIMESERIES if self.of(second, depth + 1) in (ARRAY, UNKNOWN) else SCALAR
             return SCALAR
         if isinstance(node, (exp.Repeat, exp.RegexpExtractAll, exp.RegexpSplit, exp.ArrayIntersect,
-                             exp.ArrayExcept, exp.ArrayRemove)):  # fmt: skip
+                             exp.ArrayExcept, exp.ArrayRemove, exp.ArraySlice)):  # fmt: skip
             return ARRAY
         if isinstance(node, (exp.GenerateSeries, exp.Array, exp.ArrayAgg, exp.Split, exp.ArrayDistinct,
                              exp.Transform, exp.Flatten)):  # fmt: skip

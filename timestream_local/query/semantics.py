@@ -158,6 +158,8 @@ class TrinoSemantics:
             return template, [node.this, node.expression]
         if isinstance(node, exp.Repeat):
             return fn.REPEAT, [node.this, args.get("times")]
+        if isinstance(node, exp.ArraySlice) and args.get("start") is not None and args.get("end") is not None:
+            return fn.SLICE, [node.this, args["start"], args["end"]]
         if isinstance(node, tuple(_BITWISE)):
             return _BITWISE[type(node)], [node.this, *([node.expression] if node.expression else [])]
         return self._other_template(node)

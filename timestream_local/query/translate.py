@@ -177,6 +177,17 @@ class _Rewriter:
         return self.trino.rewrite(node)
 
     @staticmethod
+    def _bin(node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        """bin(t, d): t rounded down to a multiple of the duration d; t may be a timestamp string."""
+        ns = duration_ns(args[1])
+        if ns is None or ns <= 0:
+            raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
+        when = args[0]
+        if isinstance(when, exp.Literal) and when.is_string:  # bin('2023-09-20 17:12:22.958', 1m)
+            when = exp.cast(when, exp.DType.TIMESTAMP_NS)
+        return Raw(template=fn.BIN_NS, expressions=[when, exp.Literal.number(ns)])
+
+    @staticmethod
     def _reduce(node: exp.Reduce) -> exp.Expr:
         """reduce(array, initial, (s, x) -> ..., s -> ...): Trino's four arguments, all required.
         (current_timezone() is 'UTC': Timestream's session time zone.)"""
@@ -202,10 +213,7 @@ class _Rewriter:
                 return Raw(template=fn.MINUS, expressions=[self.now_literal(), args[0]])
             raise fail(node, "ago() takes a duration such as 15m or 2h")
         if name == "bin":
-            ns = duration_ns(args[1])
-            if ns is None or ns <= 0:
-                raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
-            return Raw(template=fn.BIN_NS, expressions=[args[0], exp.Literal.number(ns)])
+            return self._bin(node, args)
         if name in fn.DIRECT:
             return Raw(template=fn.DIRECT[name], expressions=list(args))
         if name in timeseries.ARITIES:
