@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import signal
@@ -17,6 +18,7 @@ from timestream_local import __version__
 from timestream_local.storage.lockdown import (
     DEFAULT_MEMORY_LIMIT,
     MIN_MEMORY_BYTES,
+    THREAD_STACK_BYTES,
     limit_process_memory,
     parse_size,
     split_memory,
@@ -34,6 +36,20 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than zero")
     return value
+
+
+DEFAULT_MAX_CONNECTIONS = 64  # Grafana's plugin and boto3 keep a handful of connections each
+MAX_CONNECTIONS = 1024
+
+
+def _connections(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_CONNECTIONS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_CONNECTIONS}")
+    return number
 
 
 def _size(text: str) -> int:
@@ -102,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"memory the server may use, e.g. 512MB or 2GB (default: {DEFAULT_MEMORY_LIMIT}): half for DuckDB's "
         "work, a quarter for query results kept for paging; a query that needs more fails with an error "
         "naming the limit",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_connections,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help=f"client connections served at once (default: {DEFAULT_MAX_CONNECTIONS}, at most {MAX_CONNECTIONS}); "
+        "their threads start with the server, and later connections wait for a free one",
     )
     serve.add_argument(
         "--tier-interval",
@@ -204,6 +227,7 @@ def _listen(args: argparse.Namespace, store: Any, verifier: Any) -> Any:
                 results_bytes=split_memory(args.memory_limit)[1],
             ),
             verifier,
+            args.max_connections,
         )
     except OSError as error:
         store.close()
@@ -225,6 +249,9 @@ def serve(args: argparse.Namespace) -> int:
     from timestream_local.sigv4 import SigV4Verifier  # noqa: PLC0415 - keep --help fast
     from timestream_local.storage.mover import TierMover  # noqa: PLC0415
 
+    # Every thread the server uses starts while it starts, none while it serves: a query that filled
+    # the memory cap leaves memory the allocator can reuse, but no room for a new thread's stack.
+    threading.stack_size(THREAD_STACK_BYTES)
     try:
         _check_config(args)
         store = _open_store(args)
@@ -233,6 +260,7 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _fail(str(error))
 
+    faulthandler.enable()  # a fatal signal (an abort inside DuckDB, say) leaves every thread's stack in the log
     ceiling = limit_process_memory(args.memory_limit)
     if ceiling is not None:
         log.info("memory: DuckDB %d MiB, query results %d MiB, the whole process's data at most %d MiB",
@@ -242,9 +270,17 @@ def serve(args: argparse.Namespace) -> int:
     # load the SQL engine in the background so the first Query does not pay for importing it
     threading.Thread(target=_warm_up_query_engine, name="tsl-warm-up", daemon=True).start()
 
+    stopping = threading.Event()
+
+    def stop_when_asked() -> None:
+        stopping.wait()
+        server.shutdown()
+
+    threading.Thread(target=stop_when_asked, name="tsl-stop", daemon=True).start()
+
     def stop(signum: int, _frame: object) -> None:
         log.info("stopping (signal %d)", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

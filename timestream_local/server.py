@@ -6,15 +6,22 @@ carry a valid SigV4 signature made with it, scoped to service timestream and the
 covering host, x-amz-date, x-amz-target and the body (timestream_local.sigv4); without, any
 credentials are accepted. The HTTP/1.1 framing (keep-alive, Expect: 100-continue, Content-Length
 bodies) is timestream_local.http1's.
+
+Connections are served by a fixed set of threads started with the server (``--max-connections``):
+no thread is created while the server runs, so a query that filled the process's memory cap cannot
+leave it unable to take the next connection, and the number of connections held open is bounded.
+While every thread is busy a new connection waits in the queue, then in the kernel's backlog.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import queue
 import socket
 import socketserver
 import sys
+import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -41,15 +48,47 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
-class TimestreamHTTPServer(socketserver.ThreadingTCPServer):
+class TimestreamHTTPServer(socketserver.TCPServer):
     allow_reuse_address = True
-    daemon_threads = True
     request_queue_size = 128
 
     router: Router
     verifier: SigV4Verifier | None = None
     _request_ids = itertools.count(1)
     _request_prefix = uuid.uuid4().hex[:20]
+
+    def __init__(self, address: Any, handler: Any, max_connections: int) -> None:
+        super().__init__(address, handler)
+        self._waiting: queue.Queue[tuple[socket.socket, Any]] = queue.Queue(maxsize=max_connections)
+        self._stopping = threading.Event()
+        for number in range(max_connections):
+            name = f"tsl-connection-{number + 1}"
+            threading.Thread(target=self._serve_connections, name=name, daemon=True).start()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Hand the connection to a free thread; while none is free and the queue is full, wait
+        (the kernel's backlog holds later connections meanwhile)."""
+        while not self._stopping.is_set():
+            try:
+                self._waiting.put((request, client_address), timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        self.shutdown_request(request)
+
+    def _serve_connections(self) -> None:
+        while True:
+            request, client_address = self._waiting.get()
+            try:
+                self.finish_request(request, client_address)
+            except Exception:
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request is not a server error: one debug line, no traceback."""
@@ -173,7 +212,11 @@ class RequestHandler(socketserver.BaseRequestHandler):
 
 
 def make_server(
-    host: str, port: int, router_factory: Any, verifier: SigV4Verifier | None
+    host: str,
+    port: int,
+    router_factory: Any,
+    verifier: SigV4Verifier | None,
+    max_connections: int,
 ) -> TimestreamHTTPServer:
     """Bind the server (raises OSError when the port is taken). router_factory(address) -> Router."""
     server_class = TimestreamHTTPServer
@@ -181,7 +224,7 @@ def make_server(
         server_class = type(
             "TimestreamHTTPServer6", (TimestreamHTTPServer,), {"address_family": socket.AF_INET6}
         )
-    server = server_class((host, port), RequestHandler)
+    server = server_class((host, port), RequestHandler, max_connections)
     server.verifier = verifier
     bound_host, bound_port = server.server_address[:2]
     display_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host

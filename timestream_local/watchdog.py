@@ -33,11 +33,20 @@ class Watchdog:
             earliest = min((d for d, _ in self._deadlines.values()), default=None)
             self._deadlines[token] = (deadline, on_timeout)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                self._start()
             elif earliest is None or deadline < earliest:
                 self._condition.notify()
         return token
+
+    def start(self) -> None:
+        """Start the thread now rather than with the first deadline."""
+        with self._condition:
+            if self._thread is None:
+                self._start()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
 
     def cancel(self, token: int) -> None:
         with self._condition:

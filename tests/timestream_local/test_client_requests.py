@@ -117,6 +117,15 @@ def test_sample_queries_with_the_plugins_bare_database_and_table(plugin_world):
     assert all(TIMESTAMP_TEXT.fullmatch(t) for t in times)
 
 
+def test_a_value_type_the_table_never_received_is_an_unknown_column(plugin_world):
+    """AWS answers "Column '...' does not exist" for a column a table does not have yet (an empty
+    table has no measure_value columns at all); the message names the column as the client wrote it."""
+    _service, query = plugin_world
+    with pytest.raises(query.exceptions.ValidationException) as error:
+        query.query(QueryString="SELECT measure_value::varchar FROM grafana_db.readings")
+    assert error.value.response["Error"]["Message"] == "Column 'measure_value::varchar' does not exist"
+
+
 def test_macros_expanded_as_the_plugin_expands_them(plugin_world):
     _service, query = plugin_world
     start, end, now = NOW_MS - 10_000, NOW_MS + 1000, NOW_MS + 5000

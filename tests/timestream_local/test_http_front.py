@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -289,3 +291,51 @@ def test_a_get_with_a_body_closes_the_connection_rather_than_misread_the_body(se
         status, headers, body = wire.answer()
         assert (status, body, headers["connection"]) == (200, {"status": "ok"}, "close")
         assert wire.closed()
+
+
+def test_connections_beyond_max_connections_wait_for_a_free_thread(tmp_path):
+    """--max-connections 2: two idle keep-alive connections hold both threads; a third is accepted
+    by the kernel but answered only once one of the two closes. No thread is made per connection."""
+    service = start_timestream_local(tmp_path / "data", extra_args=["--max-connections", "2"])
+    try:
+        with Wire(service.port) as first, Wire(service.port) as second, Wire(service.port) as third:
+            for wire in (first, second):
+                wire.send(_post())
+                assert wire.answer()[0] == 200
+            third.send(_post())
+            third.sock.settimeout(1.5)
+            with pytest.raises(TimeoutError):
+                third.head()  # both threads are busy with their idle connections
+            first.sock.close()
+            third.sock.settimeout(10)
+            assert third.answer()[0] == 200
+            second.send(_post())  # still served
+            assert second.answer()[0] == 200
+        with open(f"/proc/{service.process.pid}/status") as status:
+            threads_before = int(re.search(r"Threads:\s+(\d+)", status.read()).group(1))
+        for _ in range(5):
+            with Wire(service.port) as wire:
+                wire.send(_post())
+                assert wire.answer()[0] == 200
+        with open(f"/proc/{service.process.pid}/status") as status:
+            assert int(re.search(r"Threads:\s+(\d+)", status.read()).group(1)) == threads_before
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("1", True), ("1024", True), ("0", False), ("1025", False)])
+def test_max_connections_is_checked_at_the_limits(tmp_path, value, accepted):
+    if accepted:
+        service = start_timestream_local(tmp_path / "data", extra_args=["--max-connections", value])
+        try:
+            with Wire(service.port) as wire:
+                wire.send(_post())
+                assert wire.answer()[0] == 200
+        finally:
+            service.stop()
+        return
+    argv = [sys.executable, "-m", "timestream_local", "serve", "--port", "0", "--data-dir", str(tmp_path / "d"),
+            "--max-connections", value]  # fmt: skip
+    result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"'{value}' is not a whole number from 1 to 1024" in result.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,16 @@ MAX_PAGE_BYTES = 1_000_000
 LAYOUT_CACHE_ENTRIES = 512  # query texts whose result column types are kept
 
 
+def _started_executor(workers: int, prefix: str) -> ThreadPoolExecutor:
+    """A thread pool whose threads all run already (ThreadPoolExecutor starts them one per task
+    that finds none idle: each of these tasks waits until all have started)."""
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
+    everyone = threading.Barrier(workers)
+    for started in [executor.submit(everyone.wait) for _ in range(workers)]:
+        started.result()
+    return executor
+
+
 class QueryApi:
     """The Query API's actions, its kept results and running queries, and the engine's caches."""
 
@@ -46,8 +57,9 @@ class QueryApi:
         self.queries = QueryRegistry(results_bytes)
         # Translating a query is Python work that cannot be interrupted: it runs on these threads, and
         # a client whose timeout passes meanwhile gets its answer at the deadline (see execute_query).
-        self.compiler = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tsl-translate")
-        self.watchdog = Watchdog()  # enforces query_timeout; its thread starts with the first query
+        self.compiler = _started_executor(2, "tsl-translate")
+        self.watchdog = Watchdog()  # enforces query_timeout
+        self.watchdog.start()  # now, as every thread of the server (server.py says why)
         self.layouts: LruCache[str, Any] = LruCache(LAYOUT_CACHE_ENTRIES)
         self.guard: Any = None  # query/guard.py's Guard, made with the query engine on the first query
 

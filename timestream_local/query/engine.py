@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -122,13 +123,20 @@ class _Layout:
     signature: tuple[tuple[str, str], ...]  # what DuckDB reports for final_sql's columns
 
 
+_UNKNOWN_COLUMN = re.compile(r'Referenced column "(.{1,256}?)" not found in FROM clause!?')
+
+
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     line = text.splitlines()[0] if text else type(error).__name__
     for prefix in ("Binder Error: ", "Catalog Error: ", "Conversion Error: ", "Invalid Input Error: ",
                    "Out of Range Error: ", "Parser Error: ", "Not implemented Error: "):  # fmt: skip
         if line.startswith(prefix):
-            return line[len(prefix) :]
+            line = line[len(prefix) :]
+            break
+    unknown = _UNKNOWN_COLUMN.match(line)
+    if unknown is not None:  # AWS's wording; a table lists only the measure value types it has received
+        return f"Column '{unknown.group(1)}' does not exist"
     return line
 
 

@@ -26,7 +26,6 @@ import logging
 import re
 import resource
 import sys
-import threading
 from pathlib import Path
 
 import duckdb
@@ -65,7 +64,6 @@ def limit_process_memory(memory_limit: int) -> int | None:
     """Cap the process's private data (heap, anonymous mappings, thread stacks) at what it uses now
     plus ``memory_limit`` plus HEADROOM_BYTES; returns the cap, or None where the platform has no
     such limit (only Linux counts mappings in RLIMIT_DATA). Call once, after the store is open."""
-    threading.stack_size(THREAD_STACK_BYTES)
     if not sys.platform.startswith("linux"):
         log.warning("the process memory cap is Linux-only; --memory-limit bounds DuckDB and results here")
         return None
