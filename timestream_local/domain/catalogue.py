@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from timestream_local.catalog import DatabaseInfo, TableInfo, database_arn, table_arn
-from timestream_local.domain.resources import validate_resource_name
+from timestream_local.domain.resources import check_schema_update, validate_resource_name
 from timestream_local.domain.versions import Versions
 from timestream_local.exceptions import ConflictException, ResourceNotFoundException, ValidationException
 from timestream_local.models import DEFAULT_SCHEMA, Retention
@@ -182,12 +182,13 @@ class Catalogue:
     ) -> TableInfo:
         with self._db.exclusive():
             table = self.table(database, name)
+            if schema is not None:
+                check_schema_update(table.schema, schema)  # before anything changes
+                table.schema = schema
             if retention is not None:
                 table.retention = retention
             if magnetic_writes is not None:
                 table.magnetic_writes = magnetic_writes
-            if schema is not None:
-                table.schema = schema
             table.updated = time.time()
             self._db.sql("BEGIN")
             self._descriptions.save_table(table)
