@@ -100,6 +100,15 @@ class TableInfo:
         return f"{quote(INTERNAL_SCHEMA)}.{quote(f'recent_{self.id}')}"
 
     @property
+    def required_dimension(self) -> str | None:
+        """The dimension every record must have: the table's DIMENSION partition key when its
+        EnforcementInRecord is REQUIRED (an OPTIONAL one, or the MEASURE key, requires nothing)."""
+        for key in self.schema.get("CompositePartitionKey") or ():
+            if key.get("Type") == "DIMENSION" and key.get("EnforcementInRecord") == "REQUIRED":
+                return key.get("Name")
+        return None
+
+    @property
     def magnetic_writes_enabled(self) -> bool:
         return bool(self.magnetic_writes.get("EnableMagneticStoreWrites"))
 

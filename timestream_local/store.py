@@ -3,7 +3,8 @@
 ``Store(data_dir)`` opens the storage parts on the data directory (storage/), builds the domain's
 services on them (domain/), replays the write log and starts the flusher; ``close()`` commits what
 is pending and closes them in order. It holds no rules and no state of its own: the API handlers
-use ``catalogue`` and ``writer``, queries read through ``reader``, the tier mover runs ``mover``.
+use ``catalogue``, ``writer`` and ``tags``, queries read through ``reader``, the tier mover runs
+``mover``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from timestream_local.domain.catalogue import Catalogue
+from timestream_local.domain.tags import TagStore
 from timestream_local.domain.versions import Versions
 from timestream_local.domain.writes import Writer
 from timestream_local.storage import lockdown, upgrade
@@ -23,6 +25,7 @@ from timestream_local.storage.magnetic import MagneticTier
 from timestream_local.storage.memory import MemoryTier
 from timestream_local.storage.mover import Mover
 from timestream_local.storage.reader import Reader
+from timestream_local.storage.tags import TagTable
 from timestream_local.storage.views import Views
 from timestream_local.storage.writelog import WriteLog
 
@@ -61,6 +64,7 @@ class Store:
                 self.database, self.descriptions, self.memory, write_log, flush_interval
             )
             self.versions = Versions(self.database, self.views, self.magnetic, self.flusher)
+            self.tags = TagStore(self.database, TagTable(self.database))
             self.catalogue = Catalogue(
                 self.database,
                 self.descriptions,
@@ -68,8 +72,10 @@ class Store:
                 self.magnetic,
                 self.flusher,
                 self.versions,
+                self.tags,
                 region,
             )
+            self.tags.register(self.catalogue.names_resource)  # databases and tables can be tagged
             self.writer = Writer(
                 self.database,
                 self.catalogue,

@@ -2,7 +2,8 @@
 
 Both Timestream APIs are AWS JSON 1.0 over `POST /` with `X-Amz-Target: Timestream_20181101.<Action>`
 (the Write and the Query API share the prefix; the SDKs tell them apart by endpoint, this server by
-action name). ``Router`` holds the table of actions from each API's handler (api/) and refuses the
+action name; the tag actions, which both APIs have, are one handler's). ``Router`` holds the table
+of actions from each API's handler (api/) and refuses the
 others with UnknownOperationException: those AWS has and this server does not yet name the issue
 that brings them, so a client never mistakes a missing feature for success.
 
@@ -19,6 +20,7 @@ from timestream_local.api.endpoints import Endpoints
 from timestream_local.api.params import Call
 from timestream_local.api.query import QueryApi
 from timestream_local.api.registry import DEFAULT_RESULTS_BYTES
+from timestream_local.api.tags import TagsApi
 from timestream_local.api.write import WriteApi
 from timestream_local.exceptions import UnknownOperationException
 
@@ -38,10 +40,6 @@ Handler = Callable[[Call], dict[str, Any]]
 # with UnknownOperationException naming it, never answered with a success that did nothing.
 _ISSUE_16 = "issue 16 (scheduled queries, batch load, UNLOAD and tags)"
 NOT_YET = {
-    **dict.fromkeys(
-        ("TagResource", "UntagResource", "ListTagsForResource"),
-        f"tags on databases, tables and scheduled queries arrive with the scheduled-queries work, {_ISSUE_16}",
-    ),
     **dict.fromkeys(
         (
             "CreateScheduledQuery",
@@ -68,10 +66,10 @@ def action_of(target: str) -> str:
 class Router:
     """Routes each call to the handler of the API that owns its action."""
 
-    def __init__(self, endpoints: Endpoints, write: WriteApi, query: QueryApi) -> None:
+    def __init__(self, endpoints: Endpoints, write: WriteApi, query: QueryApi, tags: TagsApi) -> None:
         self._query = query
         self._routes: dict[str, Handler] = {}
-        for api in (endpoints, write, query):
+        for api in (endpoints, write, query, tags):
             for action, handler in api.actions().items():
                 if action in self._routes:
                     raise ValueError(f"two handlers for the action {action}")
@@ -121,4 +119,5 @@ def for_store(
         Endpoints(address),
         WriteApi(store.catalogue, store.writer),
         QueryApi(store.reader, query_timeout=query_timeout, results_bytes=results_bytes),
+        TagsApi(store.tags),
     )

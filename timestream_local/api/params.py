@@ -14,9 +14,12 @@ from timestream_local.exceptions import SerializationException, ValidationExcept
 
 Params = dict[str, Any]
 
-# AWS's length limits of the string parameters, checked before anything else reads them.
+# AWS's length limits of the string parameters, checked before anything else reads them. ResourceARN:
+# the Query API's 2048 (the Write API's is 1011); both APIs' tag actions share their names and this
+# endpoint, and no resource here has an ARN longer than 1011 characters, so a Write API call with a
+# longer one is still refused (ResourceNotFoundException instead of ValidationException).
 _LENGTHS = {
-    "DatabaseName": (3, 256), "TableName": (3, 256), "KmsKeyId": (1, 2048), "ResourceARN": (1, 1011),
+    "DatabaseName": (3, 256), "TableName": (3, 256), "KmsKeyId": (1, 2048), "ResourceARN": (1, 2048),
     "QueryString": (1, 262_144), "QueryId": (1, 64), "NextToken": (1, 2048), "ClientToken": (32, 128),
 }  # fmt: skip
 

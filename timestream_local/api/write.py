@@ -1,4 +1,5 @@
-"""The Timestream Write API (timestream-write): databases, tables and WriteRecords.
+"""The Timestream Write API (timestream-write): databases, tables and WriteRecords (its tag actions
+are api/tags.py's).
 
 Thin handlers: read and check the parameters, call the catalogue or the writer (domain/), answer the
 AWS-shaped dict. The rules and their error messages are the domain's.
@@ -12,8 +13,9 @@ from timestream_local.api.params import Call, Params, page, page_args, string
 from timestream_local.domain.catalogue import Catalogue
 from timestream_local.domain.records import parse_write_request
 from timestream_local.domain.resources import parse_magnetic_write_properties, parse_retention, parse_schema
+from timestream_local.domain.tags import parse_tags
 from timestream_local.domain.writes import Writer
-from timestream_local.exceptions import RejectedRecordsException, ValidationException
+from timestream_local.exceptions import RejectedRecordsException
 from timestream_local.models import Retention
 
 
@@ -22,14 +24,10 @@ def _ingested(memory: int, magnetic: int) -> dict[str, Any]:
     return {"RecordsIngested": {"Total": memory + magnetic, "MemoryStore": memory, "MagneticStore": magnetic}}
 
 
-def _refuse_tags(params: Params, what: str) -> None:
-    """Tags are not kept yet (urls.NOT_YET): a Create* call that brings some is refused, not answered
-    as if they were kept."""
-    if params.get("Tags"):
-        raise ValidationException(
-            f"Tags are not supported by timestream_local yet (they arrive with the scheduled-queries work, "
-            f"issue 16); create the {what} without Tags. Nothing was created."
-        )
+def _tags(params: Params) -> dict[str, str] | None:
+    """Create*'s Tags, kept with the new resource (domain/tags.py's rules)."""
+    value = params.get("Tags")
+    return None if value is None else parse_tags(value)
 
 
 def _table_options(params: Params) -> tuple[Retention | None, dict[str, Any] | None, dict[str, Any] | None]:
@@ -70,8 +68,7 @@ class WriteApi:
         params = call.params
         name = string(params, "DatabaseName")
         kms = string(params, "KmsKeyId", required=False)
-        _refuse_tags(params, "database")
-        info = self.catalogue.create_database(name, kms)
+        info = self.catalogue.create_database(name, kms, _tags(params))
         return {"Database": info.to_api(0)}
 
     def describe_database(self, call: Call) -> dict[str, Any]:
@@ -104,8 +101,7 @@ class WriteApi:
         database = string(params, "DatabaseName")
         name = string(params, "TableName")
         retention, magnetic, schema = _table_options(params)
-        _refuse_tags(params, "table")
-        table = self.catalogue.create_table(database, name, retention, magnetic, schema)
+        table = self.catalogue.create_table(database, name, retention, magnetic, schema, _tags(params))
         return {"Table": table.to_api()}
 
     def describe_table(self, call: Call) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import time
 from typing import Any
 
 from timestream_local.catalog import DatabaseInfo, TableInfo, database_arn, table_arn
-from timestream_local.domain.resources import validate_resource_name
+from timestream_local.domain.resources import check_schema_update, validate_resource_name
+from timestream_local.domain.tags import TagStore
 from timestream_local.domain.versions import Versions
 from timestream_local.exceptions import ConflictException, ResourceNotFoundException, ValidationException
 from timestream_local.models import DEFAULT_SCHEMA, Retention
@@ -38,6 +39,7 @@ class Catalogue:
         magnetic: MagneticTier,
         flusher: Flusher,
         versions: Versions,
+        tags: TagStore,
         region: str,
     ) -> None:
         self._db = database
@@ -46,6 +48,7 @@ class Catalogue:
         self._magnetic = magnetic
         self._flusher = flusher
         self._versions = versions
+        self._tags = tags
         self.region = region
 
     # ----------------------------------------------------------------- look-ups (store lock held)
@@ -70,8 +73,24 @@ class Catalogue:
     def table_count(self, database: str) -> int:
         return sum(1 for db, _ in self._descriptions.tables if db == database)
 
+    def names_resource(self, arn: str) -> bool:
+        """Whether ``arn`` is the ARN of an existing database or table (the tag store's resolver)."""
+        _, marker, path = arn.partition(":database/")
+        if not marker:
+            return False
+        database, marker, name = path.partition("/table/")
+        info = (
+            self._descriptions.tables.get((database, name))
+            if marker
+            else self._descriptions.databases.get(database)
+        )
+        return info is not None and info.arn == arn
+
     # ---------------------------------------------------------------------------------- databases
-    def create_database(self, name: str, kms_key_id: str | None = None) -> DatabaseInfo:
+    def create_database(
+        self, name: str, kms_key_id: str | None = None, tags: dict[str, str] | None = None
+    ) -> DatabaseInfo:
+        """A new database, with its tags (both or neither are kept)."""
         validate_resource_name(name, "DatabaseName", creating=True)
         with self._db.exclusive():
             self._flusher.flush(holding_lock=True)
@@ -85,7 +104,15 @@ class Catalogue:
                 created=now,
                 updated=now,
             )
-            self._descriptions.add_database(info)
+            self._db.sql("BEGIN")
+            try:
+                self._tags.attach(info.arn, tags or {})
+                self._descriptions.add_database(info)
+                self._db.sql("COMMIT")
+            except Exception:
+                self._db.rollback()
+                self._descriptions.databases.pop(name, None)
+                raise
             return info
 
     def describe_database(self, name: str) -> DatabaseInfo:
@@ -114,7 +141,16 @@ class Catalogue:
                 raise ValidationException(
                     f"Cannot delete the database {name} because it still has tables; delete them first."
                 )
-            self._descriptions.remove_database(name)
+            info = self.database(name)
+            self._db.sql("BEGIN")
+            try:
+                self._tags.detach(info.arn)
+                self._descriptions.remove_database(name)
+                self._db.sql("COMMIT")
+            except Exception:
+                self._db.rollback()
+                self._descriptions.databases[name] = info
+                raise
 
     # ------------------------------------------------------------------------------------ tables
     def create_table(
@@ -124,7 +160,9 @@ class Catalogue:
         retention: Retention | None = None,
         magnetic_writes: dict[str, Any] | None = None,
         schema: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> TableInfo:
+        """A new table with its storage and its tags (all or nothing is kept)."""
         validate_resource_name(name, "TableName", creating=True)
         with self._db.exclusive():
             self._flusher.flush(holding_lock=True)
@@ -153,6 +191,7 @@ class Catalogue:
                 self._views.drop(table)  # whatever an earlier use of the id left
                 self._views.ensure(table)
                 self._descriptions.insert_table(table)
+                self._tags.attach(table.arn, tags or {})
                 self._db.sql("COMMIT")
             except Exception:
                 self._db.sql("ROLLBACK")
@@ -182,12 +221,13 @@ class Catalogue:
     ) -> TableInfo:
         with self._db.exclusive():
             table = self.table(database, name)
+            if schema is not None:
+                check_schema_update(table.schema, schema)  # before anything changes
+                table.schema = schema
             if retention is not None:
                 table.retention = retention
             if magnetic_writes is not None:
                 table.magnetic_writes = magnetic_writes
-            if schema is not None:
-                table.schema = schema
             table.updated = time.time()
             self._db.sql("BEGIN")
             self._descriptions.save_table(table)
@@ -202,6 +242,7 @@ class Catalogue:
             try:
                 self._views.drop(table)
                 self._descriptions.delete_table(table)
+                self._tags.detach(table.arn)
                 self._magnetic.drop_table(table)
                 self._db.sql("COMMIT")
             except Exception:

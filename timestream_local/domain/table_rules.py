@@ -1,5 +1,6 @@
 """The rules that depend on the table a record goes to: its ingestion window (the memory and
-magnetic store retention, magnetic writes enabled or not) and its columns (SchemaCheck).
+magnetic store retention, magnetic writes enabled or not), its columns (SchemaCheck) and its
+partition key (a REQUIRED dimension).
 
 Pure logic, no I/O: the writer (writes.py) asks whether a record fits and gets the reason when not.
 """
@@ -102,6 +103,18 @@ class SchemaCheck:
         if self.new_dims or self.new_attrs or self.new_measures:
             return {"dimensions": self.new_dims, "attributes": self.new_attrs, "measures": self.new_measures}
         return None
+
+
+def missing_partition_key_reason(record: ParsedRecord, required: str) -> str | None:
+    """Why a record cannot go to a table whose partition key requires the dimension ``required``
+    (EnforcementInRecord REQUIRED), or None when it has it (in its own or the common dimensions)."""
+    for name, _value in record.dims:
+        if name == required:
+            return None
+    return (
+        f"The record has no dimension '{required}', which the table's composite partition key requires "
+        f"(Type DIMENSION, Name '{required}', EnforcementInRecord REQUIRED)."
+    )
 
 
 def ingestion_window_reason(

@@ -26,7 +26,11 @@ from timestream_local.domain import fastpath
 from timestream_local.domain.catalogue import Catalogue
 from timestream_local.domain.records import RecordParser
 from timestream_local.domain.spans import TimeSpans
-from timestream_local.domain.table_rules import SchemaCheck, ingestion_window_reason
+from timestream_local.domain.table_rules import (
+    SchemaCheck,
+    ingestion_window_reason,
+    missing_partition_key_reason,
+)
 from timestream_local.domain.versions import ExistingRow, Versions, stored_span
 from timestream_local.exceptions import InternalServerException
 from timestream_local.models import (
@@ -105,6 +109,9 @@ class Writer:
             self._flusher.check_healthy()
             table = self._catalogue.table(request.database, request.table)
             now = self.clock_ns()
+            required = table.required_dimension
+            if required is not None:
+                parsed = self._check_partition_key(parsed, required, rejections)
             if not rejections and self._append_fast(table, request, parsed, now):
                 outcome.memory = len(parsed)
                 return outcome, rejections
@@ -170,6 +177,10 @@ class Writer:
         newest = now + FUTURE_TOLERANCE_NS
         if not memory_oldest <= min(batch.times) <= max(batch.times) <= newest:
             return None
+        # a dimension the partition key requires: every record has it (no None in its column), or the full path
+        required = table.required_dimension
+        if required is not None and (required not in batch.dimensions or None in batch.rows.data[required]):
+            return None
         measure_types = table.measure_types
         if not batch.dimensions.issubset(table.dimensions) or any(
             measure_types.get(name) != kind for name, kind in batch.measures
@@ -222,6 +233,20 @@ class Writer:
         return True
 
     # ------------------------------------------------------------------------- the table's rules
+    @staticmethod
+    def _check_partition_key(
+        records: list[ParsedRecord], required: str, rejections: list[Rejection]
+    ) -> list[ParsedRecord]:
+        """Reject the records without the dimension the table's partition key requires."""
+        accepted = []
+        for record in records:
+            reason = missing_partition_key_reason(record, required)
+            if reason is None:
+                accepted.append(record)
+            else:
+                rejections.append(Rejection(record.index, reason))
+        return accepted
+
     def _check_window(
         self, table: TableInfo, records: list[ParsedRecord], now: int, rejections: list[Rejection]
     ) -> list[ParsedRecord]:
