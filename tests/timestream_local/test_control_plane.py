@@ -190,7 +190,10 @@ ANSWERED = {
         "CreateTable", "DescribeTable", "ListTables", "UpdateTable", "DeleteTable", "WriteRecords",
         "DescribeEndpoints",
     },
-    "timestream-query": {"Query", "CancelQuery", "DescribeEndpoints"},
+    "timestream-query": {
+        "Query", "CancelQuery", "DescribeEndpoints", "CreateScheduledQuery", "DescribeScheduledQuery",
+        "ListScheduledQueries", "UpdateScheduledQuery", "DeleteScheduledQuery", "ExecuteScheduledQuery",
+    },
 }  # fmt: skip
 TAGS = {"TagResource", "UntagResource", "ListTagsForResource"}
 ISSUE_16 = "issue 16 (scheduled queries, batch load, UNLOAD and tags)"
@@ -200,8 +203,6 @@ def _later(action: str) -> str:
     """Why an action AWS has is refused: the issue that brings it, or nothing planned."""
     if action in TAGS:
         reason = f"tags on databases, tables and scheduled queries arrive with the scheduled-queries work, {ISSUE_16}"
-    elif "ScheduledQuer" in action:
-        reason = f"scheduled queries arrive with {ISSUE_16}"
     elif "BatchLoadTask" in action:
         reason = f"batch load arrives with {ISSUE_16}"
     else:
