@@ -304,6 +304,7 @@ def serve(args: argparse.Namespace) -> int:
         server.serve_forever(poll_interval=0.2)
     finally:
         mover.stop()
+        server.router.close()
         server.server_close()
         store.close()
         log.info("stopped; data is in %s", store.data_dir)

@@ -4,7 +4,7 @@
 services on them (domain/), replays the write log and starts the flusher; ``close()`` commits what
 is pending and closes them in order. It holds no rules and no state of its own: the API handlers
 use ``catalogue``, ``writer`` and ``tags``, queries read through ``reader``, the tier mover runs
-``mover``.
+``mover``, scheduled queries (and their failed runs' error reports) are kept by ``scheduled``.
 """
 
 from __future__ import annotations
@@ -14,17 +14,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from timestream_local.domain.catalogue import Catalogue
+from timestream_local.domain.scheduled import ScheduledQueries
 from timestream_local.domain.tags import TagStore
 from timestream_local.domain.versions import Versions
 from timestream_local.domain.writes import Writer
 from timestream_local.storage import lockdown, upgrade
 from timestream_local.storage.database import Database
 from timestream_local.storage.descriptions import Descriptions
+from timestream_local.storage.error_reports import ErrorReports
 from timestream_local.storage.flusher import Flusher
 from timestream_local.storage.magnetic import MagneticTier
 from timestream_local.storage.memory import MemoryTier
 from timestream_local.storage.mover import Mover
 from timestream_local.storage.reader import Reader
+from timestream_local.storage.scheduled import ScheduledDocuments
 from timestream_local.storage.tags import TagTable
 from timestream_local.storage.views import Views
 from timestream_local.storage.writelog import WriteLog
@@ -44,6 +47,7 @@ class Store:
         sync_writes: bool = False,
         streaming_writes: bool = True,
         engine_memory: int = DEFAULT_ENGINE_MEMORY,
+        scheduled_clock: Callable[[], float] = time.time,
     ) -> None:
         self.database = Database(data_dir, engine_memory)
         self.data_dir = self.database.data_dir
@@ -88,6 +92,9 @@ class Store:
                 streaming_writes,
             )
             self.flusher.replay(self.writer.parse_entry)
+            self.scheduled = ScheduledQueries(
+                ScheduledDocuments(self.database), ErrorReports(self.data_dir), region, scheduled_clock
+            )
         except BaseException:
             if flusher is not None:
                 flusher.close(flush=False)

@@ -20,6 +20,8 @@ from timestream_local.api.endpoints import Endpoints
 from timestream_local.api.params import Call
 from timestream_local.api.query import QueryApi
 from timestream_local.api.registry import DEFAULT_RESULTS_BYTES
+from timestream_local.api.scheduled import ScheduledApi
+from timestream_local.api.scheduled_runs import Runner, Scheduler
 from timestream_local.api.tags import TagsApi
 from timestream_local.api.write import WriteApi
 from timestream_local.exceptions import UnknownOperationException
@@ -41,17 +43,6 @@ Handler = Callable[[Call], dict[str, Any]]
 _ISSUE_16 = "issue 16 (scheduled queries, batch load, UNLOAD and tags)"
 NOT_YET = {
     **dict.fromkeys(
-        (
-            "CreateScheduledQuery",
-            "DescribeScheduledQuery",
-            "ListScheduledQueries",
-            "UpdateScheduledQuery",
-            "DeleteScheduledQuery",
-            "ExecuteScheduledQuery",
-        ),
-        f"scheduled queries arrive with {_ISSUE_16}",
-    ),
-    **dict.fromkeys(
         ("CreateBatchLoadTask", "DescribeBatchLoadTask", "ListBatchLoadTasks", "ResumeBatchLoadTask"),
         f"batch load arrives with {_ISSUE_16}",
     ),
@@ -66,10 +57,18 @@ def action_of(target: str) -> str:
 class Router:
     """Routes each call to the handler of the API that owns its action."""
 
-    def __init__(self, endpoints: Endpoints, write: WriteApi, query: QueryApi, tags: TagsApi) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        write: WriteApi,
+        query: QueryApi,
+        tags: TagsApi,
+        scheduled: ScheduledApi | None = None,
+    ) -> None:
         self._query = query
+        self._scheduled = scheduled
         self._routes: dict[str, Handler] = {}
-        for api in (endpoints, write, query, tags):
+        for api in (endpoints, write, query, tags, *([scheduled] if scheduled is not None else [])):
             for action, handler in api.actions().items():
                 if action in self._routes:
                     raise ValueError(f"two handlers for the action {action}")
@@ -106,18 +105,32 @@ class Router:
             raise UnknownOperationException(f"The action {action} is not supported by timestream_local.")
         return handler(request)
 
+    def close(self) -> None:
+        """Stop what runs beside the requests (the scheduler); before the store closes."""
+        if self._scheduled is not None:
+            self._scheduled.close()
+
     def open_statements(self) -> PreparedStatements:
         """A client connection's cursor for queries, with the statements it will prepare."""
         return self._query.open_statements()
 
 
 def for_store(
-    store: Store, address: str, query_timeout: float = 60.0, results_bytes: int = DEFAULT_RESULTS_BYTES
+    store: Store,
+    address: str,
+    query_timeout: float = 60.0,
+    results_bytes: int = DEFAULT_RESULTS_BYTES,
+    run_schedules: bool = True,
 ) -> Router:
-    """The router of a server at ``address`` (named by DescribeEndpoints) over ``store``."""
+    """The router of a server at ``address`` (named by DescribeEndpoints) over ``store``; with
+    ``run_schedules`` its scheduler thread starts now and runs each enabled schedule when it is due."""
+    query = QueryApi(store.reader, query_timeout=query_timeout, results_bytes=results_bytes)
+    runner = Runner(store.scheduled, query, store.writer)
+    scheduler = Scheduler(store.scheduled, runner) if run_schedules else None
     return Router(
         Endpoints(address),
         WriteApi(store.catalogue, store.writer),
-        QueryApi(store.reader, query_timeout=query_timeout, results_bytes=results_bytes),
+        query,
         TagsApi(store.tags),
+        ScheduledApi(store.scheduled, runner, scheduler),
     )

@@ -191,16 +191,17 @@ ANSWERED = {
         "CreateTable", "DescribeTable", "ListTables", "UpdateTable", "DeleteTable", "WriteRecords",
         "DescribeEndpoints", *TAGS,
     },
-    "timestream-query": {"Query", "CancelQuery", "DescribeEndpoints", *TAGS},
+    "timestream-query": {
+        "Query", "CancelQuery", "DescribeEndpoints", "CreateScheduledQuery", "DescribeScheduledQuery",
+        "ListScheduledQueries", "UpdateScheduledQuery", "DeleteScheduledQuery", "ExecuteScheduledQuery", *TAGS,
+    },
 }  # fmt: skip
 ISSUE_16 = "issue 16 (scheduled queries, batch load, UNLOAD and tags)"
 
 
 def _later(action: str) -> str:
     """Why an action AWS has is refused: the issue that brings it, or nothing planned."""
-    if "ScheduledQuer" in action:
-        reason = f"scheduled queries arrive with {ISSUE_16}"
-    elif "BatchLoadTask" in action:
+    if "BatchLoadTask" in action:
         reason = f"batch load arrives with {ISSUE_16}"
     else:
         return f"The action {action} is not supported by timestream_local."

@@ -21,6 +21,7 @@ Params = dict[str, Any]
 _LENGTHS = {
     "DatabaseName": (3, 256), "TableName": (3, 256), "KmsKeyId": (1, 2048), "ResourceARN": (1, 2048),
     "QueryString": (1, 262_144), "QueryId": (1, 64), "NextToken": (1, 2048), "ClientToken": (32, 128),
+    "ScheduledQueryArn": (1, 2048),
 }  # fmt: skip
 
 

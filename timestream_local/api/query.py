@@ -95,6 +95,16 @@ class QueryApi:
             stored = self._run_query(query_id, query_string, call)
         return self._query_page(query_id, stored, offset, max_rows, before)
 
+    def run(self, query_string: str) -> StoredResult:
+        """One whole query on a cursor of its own, with the same engine, guard, limits and timeout as
+        Query (scheduled queries run this way); its id starts AEDSQ and CancelQuery stops it."""
+        statements = self.open_statements()
+        try:
+            call = Call(b"", lambda: statements)
+            return self._run_query(f"AEDSQ{uuid.uuid4().hex.upper()}", query_string, call)
+        finally:
+            statements.cursor.close()
+
     def _run_query(self, query_id: str, query_string: str, call: Call) -> StoredResult:
         try:
             from timestream_local.query import execute_query  # noqa: PLC0415 - the SQL engine, loaded lazily
