@@ -93,7 +93,11 @@ class Store:
             )
             self.flusher.replay(self.writer.parse_entry)
             self.scheduled = ScheduledQueries(
-                ScheduledDocuments(self.database), ErrorReports(self.data_dir), region, scheduled_clock
+                ScheduledDocuments(self.database),
+                ErrorReports(self.data_dir),
+                region,
+                scheduled_clock,
+                self.tags,  # scheduled queries can be tagged too
             )
         except BaseException:
             if flusher is not None:

@@ -334,7 +334,7 @@ def _raw_client(timestream_local):
         ({"ScheduledQueryExecutionRoleArn": "not-a-role"}, "'ScheduledQueryExecutionRoleArn' failed to satisfy constraint"),
         ({"QueryString": "SELECT @other_time AS t"}, "QueryString names the parameter '@other_time'"),
         ({"Name": "n" * 65}, "'Name' failed to satisfy constraint: Member must have length between 1 and 64 (got 65)"),
-        ({"Tags": [{"Key": "team", "Value": "air"}]}, "Tags are not supported by timestream_local yet"),
+        ({"Tags": [{"Key": "aws:team", "Value": "air"}]}, "aws:"),
         ({"ErrorReportConfiguration": {"S3Configuration": {"BucketName": "sq-errors", "ObjectKeyPrefix": "a/../../etc"}}}, "has a '.' or '..' segment"),
     ],
 )  # fmt: skip
@@ -350,6 +350,32 @@ def test_create_refuses_bad_fields_by_name(timestream_local, timestream_query, c
     assert fragment in _message(error)
     names = {i["Name"] for i in timestream_query.list_scheduled_queries()["ScheduledQueries"]}
     assert args["Name"] not in names
+
+
+def test_scheduled_queries_are_tagged_like_databases_and_tables(timestream_query, timestream_write):
+    """Tags given to CreateScheduledQuery are kept; TagResource/UntagResource/ListTagsForResource work
+    on the scheduled query's ARN (through the query endpoint, which AWS gives these actions); deleting
+    the scheduled query removes its tags with it."""
+    tags = [{"Key": "team", "Value": "air"}, {"Key": "tier", "Value": "rollup"}]
+    arn = timestream_query.create_scheduled_query(
+        **_create_args(unique("tagged"), "SELECT 1 AS one"), Tags=tags
+    )["Arn"]
+    assert timestream_query.list_tags_for_resource(ResourceARN=arn)["Tags"] == tags
+    timestream_query.tag_resource(ResourceARN=arn, Tags=[{"Key": "team", "Value": "aq"}])
+    timestream_query.untag_resource(ResourceARN=arn, TagKeys=["tier"])
+    assert timestream_query.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "team", "Value": "aq"}
+    ]
+    timestream_query.delete_scheduled_query(ScheduledQueryArn=arn)
+    with pytest.raises(timestream_query.exceptions.ResourceNotFoundException):
+        timestream_query.list_tags_for_resource(ResourceARN=arn)
+    # 51 tags is one more than a resource may have: nothing is created
+    name = unique("toomany")
+    with pytest.raises(timestream_query.exceptions.ValidationException):
+        timestream_query.create_scheduled_query(
+            **_create_args(name, "SELECT 1 AS one"), Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+        )
+    assert name not in {i["Name"] for i in timestream_query.list_scheduled_queries()["ScheduledQueries"]}
 
 
 def test_name_of_64_characters_is_accepted(timestream_query):

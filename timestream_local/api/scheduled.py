@@ -15,17 +15,8 @@ from timestream_local.api.params import Call, page, page_args, string
 from timestream_local.api.scheduled_runs import Runner, Scheduler
 from timestream_local.domain.scheduled import ScheduledQueries
 from timestream_local.domain.scheduled_config import parse_definition
+from timestream_local.domain.tags import parse_tags
 from timestream_local.exceptions import ValidationException
-
-
-def _refuse_tags(params: dict[str, Any]) -> None:
-    """Tags are not kept yet (urls.NOT_YET): a call that brings some is refused, not answered as if
-    they were kept."""
-    if params.get("Tags"):
-        raise ValidationException(
-            "Tags are not supported by timestream_local yet (they arrive with the tags work of issue 16); "
-            "create the scheduled query without Tags. Nothing was created."
-        )
 
 
 def _state(params: dict[str, Any]) -> str:
@@ -81,8 +72,8 @@ class ScheduledApi:
         params = call.params
         definition = parse_definition(params)
         token = string(params, "ClientToken", required=False)
-        _refuse_tags(params)
-        return {"Arn": self.queries.create(definition, token)}
+        tags = None if params.get("Tags") is None else parse_tags(params["Tags"])
+        return {"Arn": self.queries.create(definition, token, tags)}
 
     def describe(self, call: Call) -> dict[str, Any]:
         return {"ScheduledQuery": self.queries.describe(string(call.params, "ScheduledQueryArn"))}

@@ -24,6 +24,7 @@ from typing import Any
 
 from timestream_local.catalog import ACCOUNT_ID
 from timestream_local.domain.schedules import parse_schedule
+from timestream_local.domain.tags import TagStore
 from timestream_local.exceptions import ConflictException, ResourceNotFoundException, ValidationException
 from timestream_local.storage.error_reports import ErrorReports
 from timestream_local.storage.scheduled import ScheduledDocuments
@@ -121,9 +122,11 @@ class ScheduledQueries:
         reports: ErrorReports,
         region: str,
         clock: Callable[[], float] = time.time,
+        tags: TagStore | None = None,
     ) -> None:
         self._documents = documents
         self._reports = reports
+        self._tags = tags
         self.region = region
         self.clock = clock
         self._lock = threading.Lock()
@@ -132,6 +135,14 @@ class ScheduledQueries:
         self._noted = False
         if self._queries:
             self._note_once()
+        if tags is not None:  # scheduled queries can be tagged (read without the lock: see names)
+            tags.register(self.names)
+
+    def names(self, arn: str) -> bool:
+        """Whether ``arn`` is an existing scheduled query's (the tag store's resolver; it runs under
+        the database lock, which create/delete take after this object's lock, so it reads the dict
+        without taking the lock)."""
+        return arn in self._queries
 
     def _get(self, arn: str) -> ScheduledQuery:
         query = self._queries.get(arn)
@@ -153,7 +164,9 @@ class ScheduledQueries:
             )
 
     # ---------------------------------------------------------------------------- the API's actions
-    def create(self, definition: dict[str, Any], client_token: str | None) -> str:
+    def create(
+        self, definition: dict[str, Any], client_token: str | None, tags: dict[str, str] | None = None
+    ) -> str:
         now = self.clock()
         with self._lock:
             if client_token is not None:
@@ -172,7 +185,11 @@ class ScheduledQueries:
             arn = f"arn:aws:timestream:{self.region}:{ACCOUNT_ID}:scheduled-query/{name}-{suffix}"
             query = ScheduledQuery(arn, definition, now, client_token=client_token)
             query.next_time = query.next_after(now)
-            self._save(query)
+            if tags and self._tags is None:
+                raise ValidationException("Tags cannot be kept by this store; create it without Tags.")
+            attach = None if self._tags is None else lambda: self._tags.attach(arn, tags or {})
+            self._documents.save(query.arn, query.to_doc(), attach)  # the query and its tags, or neither
+            self.changed.set()
             self._queries[arn] = query
             self._note_once()
             return arn
@@ -198,7 +215,7 @@ class ScheduledQueries:
     def delete(self, arn: str) -> None:
         with self._lock:
             self._get(arn)
-            self._documents.delete(arn)
+            self._documents.delete(arn, None if self._tags is None else lambda: self._tags.detach(arn))
             del self._queries[arn]
             self.changed.set()
 

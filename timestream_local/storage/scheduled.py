@@ -7,6 +7,7 @@ the domain's (domain/scheduled.py); this module only loads, saves and deletes do
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from timestream_local.catalog import INTERNAL_SCHEMA, quote
@@ -27,18 +28,30 @@ class ScheduledDocuments:
         with self._db.exclusive():
             return {arn: json.loads(doc) for arn, doc in self._db.sql(f"SELECT arn, doc FROM {_TABLE}")}
 
-    def save(self, arn: str, document: dict[str, Any]) -> None:
-        """Write (or replace) one document, committed before this returns."""
+    def save(self, arn: str, document: dict[str, Any], also: Callable[[], None] | None = None) -> None:
+        """Write (or replace) one document, committed before this returns; ``also`` runs in the same
+        transaction (the tags a new scheduled query is created with)."""
         with self._db.exclusive():
             self._db.sql("BEGIN")
             try:
                 self._db.sql(f"DELETE FROM {_TABLE} WHERE arn = ?", [arn])
                 self._db.sql(f"INSERT INTO {_TABLE} VALUES (?, ?)", [arn, json.dumps(document)])
+                if also is not None:
+                    also()
                 self._db.sql("COMMIT")
             except Exception:
                 self._db.rollback()
                 raise
 
-    def delete(self, arn: str) -> None:
+    def delete(self, arn: str, also: Callable[[], None] | None = None) -> None:
+        """Remove one document; ``also`` runs in the same transaction (removing its tags)."""
         with self._db.exclusive():
-            self._db.sql(f"DELETE FROM {_TABLE} WHERE arn = ?", [arn])
+            self._db.sql("BEGIN")
+            try:
+                self._db.sql(f"DELETE FROM {_TABLE} WHERE arn = ?", [arn])
+                if also is not None:
+                    also()
+                self._db.sql("COMMIT")
+            except Exception:
+                self._db.rollback()
+                raise
