@@ -333,6 +333,8 @@ def _raw_client(timestream_local):
         ({"ErrorReportConfiguration": {"S3Configuration": {"BucketName": "Bad_Bucket"}}}, "'ErrorReportConfiguration.S3Configuration.BucketName' failed to satisfy constraint: Member must satisfy regular expression"),
         ({"ScheduledQueryExecutionRoleArn": "not-a-role"}, "'ScheduledQueryExecutionRoleArn' failed to satisfy constraint"),
         ({"QueryString": "SELECT @other_time AS t"}, "QueryString names the parameter '@other_time'"),
+        ({"QueryString": "SELECT no_such_function(1) AS x"}, "no_such_function"),
+        ({"QueryString": "SELECT FROM WHERE"}, "line 1"),
         ({"Name": "n" * 65}, "'Name' failed to satisfy constraint: Member must have length between 1 and 64 (got 65)"),
         ({"Tags": [{"Key": "aws:team", "Value": "air"}]}, "aws:"),
         ({"ErrorReportConfiguration": {"S3Configuration": {"BucketName": "sq-errors", "ObjectKeyPrefix": "a/../../etc"}}}, "has a '.' or '..' segment"),

@@ -105,6 +105,15 @@ class QueryApi:
         finally:
             statements.cursor.close()
 
+    def check(self, query_string: str) -> None:
+        """Refuse a query text that cannot run (its syntax, functions, types) without running it,
+        within the query timeout (CreateScheduledQuery checks its QueryString this way)."""
+        try:
+            from timestream_local.query import check_query  # noqa: PLC0415 - the SQL engine, loaded lazily
+        except ImportError as error:
+            raise InternalServerException(f"The query engine is not available: {error}") from error
+        check_query(query_string, self.query_timeout, self.compiler)
+
     def _run_query(self, query_id: str, query_string: str, call: Call) -> StoredResult:
         try:
             from timestream_local.query import execute_query  # noqa: PLC0415 - the SQL engine, loaded lazily

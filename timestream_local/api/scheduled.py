@@ -9,10 +9,12 @@ the run's LastRunSummary and the derived rows as soon as the call returns.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from timestream_local.api.params import Call, page, page_args, string
 from timestream_local.api.scheduled_runs import Runner, Scheduler
+from timestream_local.domain.parameters import bind
 from timestream_local.domain.scheduled import ScheduledQueries
 from timestream_local.domain.scheduled_config import parse_definition
 from timestream_local.domain.tags import parse_tags
@@ -73,6 +75,9 @@ class ScheduledApi:
         definition = parse_definition(params)
         token = string(params, "ClientToken", required=False)
         tags = None if params.get("Tags") is None else parse_tags(params["Tags"])
+        # the text is checked now, as AWS does (it also checks the tables and columns it reads,
+        # which here is left to the first run: a table may be created or written later)
+        self.runner.query_api.check(bind(definition["QueryString"], time.time_ns()))
         return {"Arn": self.queries.create(definition, token, tags)}
 
     def describe(self, call: Call) -> dict[str, Any]:

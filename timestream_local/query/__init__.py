@@ -16,7 +16,8 @@ from timestream_local.query.engine import (
     QueryCancelledError,
     QueryResult,
     QueryTimeoutError,
+    check_query,
     execute_query,
 )
 
-__all__ = ["QueryCancelledError", "QueryResult", "QueryTimeoutError", "execute_query"]
+__all__ = ["QueryCancelledError", "QueryResult", "QueryTimeoutError", "check_query", "execute_query"]

@@ -267,6 +267,12 @@ def _compile(sql: str, remaining: float, timeout_s: float, compiler: Executor | 
         ) from None
 
 
+def check_query(sql: str, timeout_s: float, compiler: Executor | None = None) -> None:
+    """Parse, validate and translate ``sql`` as a query would be, without running it (raises
+    ValidationException naming the problem, or a timeout)."""
+    _compile(sql, timeout_s, timeout_s, compiler)
+
+
 def execute_query(
     cursor: Any,
     sql: str,
