@@ -258,3 +258,28 @@ def test_slice_and_bin_of_a_timestamp_string(query):
         array(f"SELECT slice({literal}, 0, 1)")
     rows = query_rows(query, "SELECT bin('2023-09-20 17:12:22.958000000', 1m) AS b")
     assert rows == [{"b": "2023-09-20 17:12:00.000000000"}]
+
+
+# Names sqlglot reads from other dialects for functions Timestream has under another name: AWS
+# refuses them ("Function last_day not registered"), so code that runs here must not rely on them.
+OTHER_DIALECTS = [
+    "SELECT last_day(DATE '2026-02-10')",
+    "SELECT len('abc')",
+    "SELECT char_length('abc')",
+    "SELECT ucase('abc')",
+    "SELECT instr('abc', 'b')",
+    "SELECT char(65)",
+    "SELECT levenshtein('a', 'b')",
+    "SELECT ifnull(NULL, 1)",
+    "SELECT array_length(ARRAY[1, 2])",
+    "SELECT generate_series(1, 3)",
+    "SELECT arg_max(x, y) FROM (VALUES (1, 2)) AS t(x, y)",
+    "SELECT any_value(x) FROM (VALUES 1) AS t(x)",
+]
+
+
+@pytest.mark.parametrize("sql", OTHER_DIALECTS)
+def test_names_of_other_dialects_are_refused_by_name(query, sql):
+    name = re.search(r"SELECT (\w+)\(", sql).group(1)
+    with pytest.raises(query.exceptions.ValidationException, match=rf"function {name}\(\) is not supported"):
+        query.query(QueryString=sql)

@@ -38,32 +38,32 @@ STRUCTURE: tuple[type[exp.Expr], ...] = (
 # Built-in functions whose DuckDB translation (by sqlglot) has Trino's meaning.
 FUNCTIONS: dict[type[exp.Expr], str] = {
     # arithmetic
-    exp.Abs: "abs", exp.Ceil: "ceil", exp.Floor: "floor", exp.Round: "round", exp.Sqrt: "sqrt",
-    exp.Pow: "power", exp.Exp: "exp", exp.Ln: "ln", exp.Log: "log", exp.Sign: "sign",
+    exp.Abs: "abs", exp.Ceil: "ceil/ceiling", exp.Floor: "floor", exp.Round: "round", exp.Sqrt: "sqrt",
+    exp.Pow: "power/pow", exp.Exp: "exp", exp.Ln: "ln", exp.Log: "log2/log10/log", exp.Sign: "sign",
     exp.Cbrt: "cbrt", exp.Degrees: "degrees", exp.Radians: "radians", exp.Pi: "pi",
-    exp.Rand: "random", exp.Greatest: "greatest", exp.Least: "least", exp.Trunc: "truncate",
+    exp.Rand: "random/rand", exp.Greatest: "greatest", exp.Least: "least", exp.Trunc: "truncate",
     # aggregates
     exp.Avg: "avg", exp.Sum: "sum", exp.Min: "min", exp.Max: "max", exp.Count: "count",
     exp.Stddev: "stddev", exp.StddevPop: "stddev_pop", exp.StddevSamp: "stddev_samp",
-    exp.Variance: "variance", exp.VariancePop: "var_pop", exp.ApproxQuantile: "approx_percentile",
+    exp.Variance: "variance/var_samp", exp.VariancePop: "var_pop", exp.ApproxQuantile: "approx_percentile",
     exp.ApproxDistinct: "approx_distinct", exp.AnyValue: "arbitrary", exp.ArgMax: "max_by",
     exp.ArgMin: "min_by", exp.LogicalAnd: "bool_and", exp.LogicalOr: "bool_or",
     exp.CountIf: "count_if", exp.ArrayAgg: "array_agg", exp.Corr: "corr",
     exp.CovarPop: "covar_pop", exp.CovarSamp: "covar_samp",
     # strings
     exp.Lower: "lower", exp.Upper: "upper", exp.Length: "length", exp.Concat: "concat",
-    exp.Substring: "substr", exp.Replace: "replace", exp.Trim: "trim", exp.Pad: "lpad/rpad",
-    exp.Split: "split", exp.StrPosition: "strpos", exp.Reverse: "reverse",
+    exp.Substring: "substr/substring", exp.Replace: "replace", exp.Trim: "trim/ltrim/rtrim", exp.Pad: "lpad/rpad",
+    exp.Split: "split", exp.StrPosition: "strpos/position", exp.Reverse: "reverse",
     exp.StartsWith: "starts_with", exp.RegexpLike: "regexp_like", exp.Chr: "chr",
     exp.SplitPart: "split_part", exp.Levenshtein: "levenshtein_distance",
     # conditionals
     exp.Coalesce: "coalesce", exp.Nullif: "nullif",
     # date and time
-    exp.CurrentTimestamp: "now", exp.CurrentDate: "current_date", exp.TimestampTrunc: "date_trunc",
+    exp.CurrentTimestamp: "now/current_timestamp", exp.CurrentDate: "current_date", exp.TimestampTrunc: "date_trunc",
     exp.DateTrunc: "date_trunc", exp.DateAdd: "date_add", exp.DateDiff: "date_diff",
     exp.Extract: "extract", exp.Year: "year", exp.Month: "month", exp.Day: "day", exp.Hour: "hour",
-    exp.Minute: "minute", exp.Second: "second", exp.DayOfWeekIso: "day_of_week",
-    exp.DayOfYear: "day_of_year", exp.WeekOfYear: "week", exp.Quarter: "quarter",
+    exp.Minute: "minute", exp.Second: "second", exp.DayOfWeekIso: "day_of_week/dow",
+    exp.DayOfYear: "day_of_year/doy", exp.WeekOfYear: "week/week_of_year", exp.Quarter: "quarter",
     exp.UnixToTime: "from_unixtime", exp.TimeToUnix: "to_unixtime",
     exp.FromISO8601Timestamp: "from_iso8601_timestamp", exp.TimeToStr: "date_format",
     exp.Date: "date", exp.LastDay: "last_day_of_month", exp.CurrentTimezone: "current_timezone",

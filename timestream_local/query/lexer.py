@@ -42,6 +42,7 @@ MEASURE_VALUE_TYPES = ("bigint", "double", "varchar", "boolean", "timestamp")
 _PLACEHOLDER_MARKS = re.compile("__TSL_TABLE_|__TSL_NOW__", re.IGNORECASE)
 _DIALECT = Trino()
 RAW_FORMAT = "tsl_raw_format"  # node.meta key: date_format's format is the client's own text
+WRITTEN_NAME = "tsl_written_name"  # node.meta key: the function name the client wrote (lower case)
 
 
 def _date_format(args: list) -> exp.TimeToStr:
@@ -52,9 +53,28 @@ def _date_format(args: list) -> exp.TimeToStr:
 
 class _Parser(Trino.Parser):
     """Trino's parser, but date_format keeps its format as the client wrote it: sqlglot would rewrite
-    it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning."""
+    it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning.
+    Each function call also notes the name the client wrote (meta WRITTEN_NAME, lower case): sqlglot
+    reads other dialects' names for the same node (last_day, len, arg_max ...), which Timestream does
+    not know, and validation refuses those by name."""
 
     FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format}  # noqa: RUF012
+
+    def _parse_function_call(self, *args: object, **kwargs: object) -> exp.Expr | None:
+        token, following = self._curr, self._next
+        result = super()._parse_function_call(*args, **kwargs)
+        if result is None or token is None or following is None or following.token_type != TokenType.L_PAREN:
+            return result
+        call = result
+        for _ in range(3):  # a window, IGNORE NULLS or FILTER may wrap the call
+            if isinstance(call, exp.Func) or not isinstance(call, exp.Expr):
+                break
+            call = call.this
+        if isinstance(call, exp.Func):
+            call.meta.setdefault(WRITTEN_NAME, token.text.lower())
+            if "line" not in call.meta:  # messages point at the name
+                call.update_positions(token)
+        return result
 
 
 # sqlglot warns when it falls back to an opaque "Command" for a statement it cannot parse; such

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
+from timestream_local.query.lexer import WRITTEN_NAME
 from timestream_local.query.syntax import date_unit, fail, java_only_regex, node_name
 
 MAX_DEPTH = 120
@@ -60,6 +61,9 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
             raise fail(node, "create_time_series() cannot be used as a window function")
         return
     if isinstance(node, exp.Func) and type(node) in fn.FUNCTIONS:
+        written = node.meta.get(WRITTEN_NAME)
+        if written is not None and written not in fn.FUNCTIONS[type(node)].split("/"):
+            raise fail(node, f"function {written[:60]}() is not supported")
         _validate_function(node)
         return
     if isinstance(node, (*fn.STRUCTURE, exp.Filter)):
@@ -78,7 +82,7 @@ def _validate_function(node: exp.Func) -> None:
     if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
         raise fail(node, "only sequence(start, stop[, step]) is supported")
     if isinstance(node, exp.DateAdd | exp.DateDiff | exp.TimestampTrunc | exp.DateTrunc):
-        date_unit(node, fn.FUNCTIONS[type(node)])
+        date_unit(node, fn.FUNCTIONS[type(node)].split("/")[0])
     elif isinstance(node, exp.Extract):
         field = node.this.name.upper()
         if field not in fn.EXTRACT:
