@@ -31,6 +31,8 @@ VARCHAR = "varchar"
 BOOLEAN = "boolean"
 DATE = "date"
 TIMESTAMP = "timestamp"
+YEAR_TO_MONTH = "interval year to month"  # INTERVAL '2' YEAR, INTERVAL '2-7' YEAR TO MONTH
+DAY_TO_SECOND = "interval day to second"  # INTERVAL '1' DAY, durations such as 30s
 NUMERIC = (INTEGER, FLOATING, DECIMAL)
 
 _CAST_TYPES = {
@@ -183,6 +185,8 @@ class Kinds:
             return DECIMAL if "." in text else INTEGER
         if isinstance(node, exp.Boolean):
             return BOOLEAN
+        if isinstance(node, exp.Interval) or is_duration(node):
+            return interval_type(node)
         if isinstance(node, (exp.Cast, exp.TryCast)):
             return _CAST_TYPES.get(node.to.this, UNKNOWN)
         if isinstance(node, exp.Column):
@@ -214,6 +218,13 @@ class Kinds:
             if FLOATING in (left, right):
                 return FLOATING
             return DECIMAL if DECIMAL in (left, right) else INTEGER
+        intervals = {left, right} & {YEAR_TO_MONTH, DAY_TO_SECOND}
+        if isinstance(node, (exp.Add, exp.Sub)) and left == right and intervals:
+            return left  # interval +- interval of the same kind
+        if isinstance(node, (exp.Mul, exp.Div)) and len(intervals) == 1:
+            other = right if left in intervals else left
+            if other in NUMERIC and (isinstance(node, exp.Mul) or left in intervals):
+                return intervals.pop()  # interval * number, number * interval, interval / number
         if isinstance(node, (exp.Add, exp.Sub)):
             # date/timestamp +- interval keeps the date or timestamp (the translation sees to it)
             for side, other in ((left, node.expression), (right, node.this)):
@@ -259,6 +270,18 @@ class Kinds:
                 if projection.alias_or_name.lower() == wanted:
                     return self.scalar_type(projection, depth + 1)
         return UNKNOWN
+
+
+_YEAR_MONTH_UNITS = ("YEAR", "MONTH")
+
+
+def interval_type(node: exp.Expr) -> str:
+    """YEAR_TO_MONTH or DAY_TO_SECOND for an INTERVAL literal (by its first unit) or a duration."""
+    unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
+    if isinstance(unit, exp.IntervalSpan):
+        unit = unit.this
+    name = unit.name.upper() if unit is not None else ""
+    return YEAR_TO_MONTH if name.rstrip("S") in _YEAR_MONTH_UNITS else DAY_TO_SECOND
 
 
 def _argument(node: exp.Expr | None) -> exp.Expr | None:

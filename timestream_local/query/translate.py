@@ -28,7 +28,7 @@ from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
 from timestream_local.query import functions as fn
-from timestream_local.query import timeseries
+from timestream_local.query import intervals, timeseries
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
 from timestream_local.query.semantics import SUM_ARGUMENT, TrinoSemantics, sum_argument
@@ -79,7 +79,7 @@ _TYPE = "tsl_type"  # node.meta key: the scalar type Kinds found the text to set
 _USER_LAMBDA = "tsl_user_lambda"  # node.meta key: a lambda the client wrote (transform(a, x -> ...))
 # the arguments of these are typed on the original tree (see TrinoSemantics)
 _TYPE_USERS = (
-    exp.Div, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
+    exp.Div, exp.Mul, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
     exp.GenerateSeries, exp.Reverse, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd,
 )  # fmt: skip
 MAX_SQL_CHARS = 1_000_000  # the longest DuckDB text a query may translate to
@@ -119,6 +119,7 @@ class _Rewriter:
                 node.meta[_USER_LAMBDA] = True
             elif isinstance(node, exp.Bracket):
                 _one_based(node)
+        intervals.mark_results(tree, self.kinds.scalar_type)
 
     def kind(self, node: exp.Expr) -> str:
         return node.meta.get(_KIND, UNKNOWN)
@@ -146,7 +147,7 @@ class _Rewriter:
                 node.set(key, new, index)
         return self._rewrite(node)
 
-    def _rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911
+    def _rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911, PLR0912
         if isinstance(node, exp.Anonymous):
             return self._timestream_function(node)
         if isinstance(node, (exp.CurrentTimestamp, exp.Localtimestamp)):
@@ -167,6 +168,8 @@ class _Rewriter:
                 return folded
         if isinstance(node, exp.Unnest):
             return self._unnest(node)
+        if isinstance(node, exp.Interval):
+            return intervals.span_literal(node) or node
         if isinstance(node, exp.Reduce | exp.CurrentTimezone):
             return self._reduce(node) if isinstance(node, exp.Reduce) else exp.Literal.string("UTC")
         if isinstance(node, exp.Table) and node.args.get("db"):
@@ -184,6 +187,10 @@ class _Rewriter:
             raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
         when = args[0]
         if isinstance(when, exp.Literal) and when.is_string:  # bin('2023-09-20 17:12:22.958', 1m)
+            if _timestamp_text_ns(when.name) is None:
+                raise fail(
+                    node, f"bin(): '{when.name[:40]}' is not a timestamp (YYYY-MM-DD hh:mm:ss.fffffffff)"
+                )
             when = exp.cast(when, exp.DType.TIMESTAMP_NS)
         return Raw(template=fn.BIN_NS, expressions=[when, exp.Literal.number(ns)])
 
@@ -557,6 +564,7 @@ def translate(tree: exp.Expr, max_chars: int = MAX_SQL_CHARS) -> Translation:
     _name_columns(tree)
     rewriter = _Rewriter(tree)
     tree = rewriter.finish(rewriter.run())
+    intervals.wrap_results(tree)
     # comments=False: a comment in the query never reaches DuckDB (its text is the client's)
     generator = _Generator(
         dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE, comments=False, limit=max_chars

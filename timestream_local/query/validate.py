@@ -28,7 +28,7 @@ def depth_of(tree: exp.Expr) -> int:
     return deepest
 
 
-_KEYWORD_HOLDERS = (exp.Interval, exp.Extract, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd, exp.DateDiff,
+_KEYWORD_HOLDERS = (exp.Interval, exp.IntervalSpan, exp.Extract, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd, exp.DateDiff,
                     exp.WindowSpec)  # fmt: skip
 
 
@@ -113,6 +113,8 @@ def _validate_structure(node: exp.Expr, cte_names: set[str]) -> None:  # noqa: P
         to = node.to
         if to.this not in fn.CAST_TYPES:
             raise fail(node, f"CAST to {to.sql(dialect='trino')} is not supported")
+    elif isinstance(node, exp.IntervalSpan) and isinstance(node.parent, exp.Interval):
+        return  # INTERVAL '2-7' YEAR TO MONTH (read by intervals.span_literal)
     elif isinstance(node, exp.DataType):
         if node.this not in fn.CAST_TYPES and not isinstance(node.parent, exp.DataType):
             raise fail(node, f"type {node.sql(dialect='trino')} is not supported")
