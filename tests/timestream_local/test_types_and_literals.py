@@ -56,6 +56,7 @@ def day_second(microseconds: int) -> str:
         ("SELECT interval '3' year - interval '5' month", 3 * 12 - 5),
         ("SELECT INTERVAL '2-7' YEAR TO MONTH", 2 * 12 + 7),
         ("SELECT INTERVAL '-1-2' YEAR TO MONTH", -(12 + 2)),
+        ("SELECT INTERVAL '1-11' YEAR TO MONTH", 12 + 11),  # the largest month field; 12 is refused
         ("SELECT -interval '14' month", -14),
         ("SELECT interval '2' year * 3", 2 * 12 * 3),
         ("SELECT 3 * interval '5' month", 15),
@@ -73,6 +74,8 @@ def test_year_to_month_intervals(query, sql, months):
     [
         ("SELECT INTERVAL '1 02:03:04.5' DAY TO SECOND", ((26 * 60 + 3) * 60 + 4) * 1_000_000 + 500_000),
         ("SELECT INTERVAL '02:30' HOUR TO MINUTE", (2 * 60 + 30) * 60_000_000),
+        # each field after the first at its largest (24 hours is refused)
+        ("SELECT INTERVAL '0 23:59:59.999' DAY TO SECOND", ((23 * 60 + 59) * 60 + 59) * 1_000_000 + 999_000),
         ("SELECT interval '3' day - 1h", (3 * 24 - 1) * 3_600_000_000),
         ("SELECT INTERVAL '2' DAY + INTERVAL '3' HOUR", (2 * 24 + 3) * 3_600_000_000),
     ],

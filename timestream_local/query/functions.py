@@ -90,6 +90,22 @@ FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.CumeDist: "cume_dist",
 }  # fmt: skip
 
+# The names a client may write, as a call, for nodes that are not in FUNCTIONS (sqlglot also reads
+# other dialects' names into them: iif() as IF, struct() as ROW, date_to_date_str() as CAST ...);
+# an empty tuple: Trino has no call of that name at all (like(a, b), array(1)).
+CALL_NAMES: dict[type[exp.Expr], tuple[str, ...]] = {
+    exp.If: ("if",), exp.Struct: ("row",), exp.Cast: ("cast",), exp.TryCast: ("try_cast",),
+    exp.Mod: ("mod",), exp.Exists: ("exists",), exp.Bracket: ("element_at",), exp.Like: (), exp.Array: (),
+}  # fmt: skip
+
+
+def call_names(node_type: type[exp.Expr]) -> tuple[str, ...] | None:
+    """The names under which a call may build a node of this type; None: not checked by name."""
+    if node_type in FUNCTIONS:
+        return tuple(FUNCTIONS[node_type].split("/"))
+    return CALL_NAMES.get(node_type)
+
+
 # Timestream's own functions (sqlglot parses them as anonymous calls): name -> allowed arities.
 TIMESTREAM_FUNCTIONS: dict[str, tuple[int, ...]] = {
     "ago": (1,),

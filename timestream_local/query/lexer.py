@@ -51,6 +51,9 @@ def _date_format(args: list) -> exp.TimeToStr:
     return node
 
 
+_WRAPPERS = (exp.Window, exp.IgnoreNulls, exp.RespectNulls, exp.Filter)
+
+
 class _Parser(Trino.Parser):
     """Trino's parser, but date_format keeps its format as the client wrote it: sqlglot would rewrite
     it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning.
@@ -66,13 +69,11 @@ class _Parser(Trino.Parser):
         if result is None or token is None or following is None or following.token_type != TokenType.L_PAREN:
             return result
         call = result
-        for _ in range(3):  # a window, IGNORE NULLS or FILTER may wrap the call
-            if isinstance(call, exp.Func) or not isinstance(call, exp.Expr):
-                break
+        while isinstance(call, _WRAPPERS):  # a window, IGNORE NULLS or FILTER may wrap the call
             call = call.this
-        if isinstance(call, exp.Func):
+        if isinstance(call, exp.Expr):
             call.meta.setdefault(WRITTEN_NAME, token.text.lower())
-            if "line" not in call.meta:  # messages point at the name
+            if isinstance(call, exp.Func) and "line" not in call.meta:  # messages point at the name
                 call.update_positions(token)
         return result
 

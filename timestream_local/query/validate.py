@@ -60,10 +60,10 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
         if name == "create_time_series" and isinstance(node.parent, exp.Window):
             raise fail(node, "create_time_series() cannot be used as a window function")
         return
+    written, names = node.meta.get(WRITTEN_NAME), fn.call_names(type(node))
+    if written is not None and names is not None and written not in names:
+        raise fail(node, f"function {written[:60]}() is not supported")
     if isinstance(node, exp.Func) and type(node) in fn.FUNCTIONS:
-        written = node.meta.get(WRITTEN_NAME)
-        if written is not None and written not in fn.FUNCTIONS[type(node)].split("/"):
-            raise fail(node, f"function {written[:60]}() is not supported")
         _validate_function(node)
         return
     if isinstance(node, (*fn.STRUCTURE, exp.Filter)):
