@@ -280,6 +280,7 @@ OTHER_DIALECTS = [
     "SELECT date_to_date_str(DATE '2026-01-01')",
     "SELECT like('a', 'a')",
     "SELECT array(1)",
+    "SELECT struct(1)",
 ]
 
 

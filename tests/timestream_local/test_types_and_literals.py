@@ -146,3 +146,22 @@ def test_from_unixtime_of_todays_seconds(query):
     expected = dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.000000000")
     assert _one(query, f"SELECT from_unixtime({seconds})") == ("TIMESTAMP", expected)
     assert _one(query, f"SELECT from_unixtime({seconds}.5)") == ("TIMESTAMP", expected[:-9] + "500000000")
+
+
+def test_row_values_and_their_named_fields(query):
+    """ROW(...) builds a row; CAST(... AS ROW(name type, ...)) names its fields, read with a dot."""
+    page = query.query(QueryString="SELECT CAST(ROW(1, 'a') AS ROW(n BIGINT, s VARCHAR)) AS r")
+    assert page["ColumnInfo"] == [{
+        "Name": "r",
+        "Type": {"RowColumnInfo": [
+            {"Name": "n", "Type": {"ScalarType": "BIGINT"}}, {"Name": "s", "Type": {"ScalarType": "VARCHAR"}},
+        ]},
+    }]  # fmt: skip
+    assert page["Rows"][0]["Data"][0]["RowValue"]["Data"] == [{"ScalarValue": "1"}, {"ScalarValue": "a"}]
+    page = query.query(QueryString="SELECT CAST(ROW(2, 'b') AS ROW(n BIGINT, s VARCHAR)).s")
+    assert page["ColumnInfo"][0]["Name"] == "s"
+    assert page["Rows"][0]["Data"][0]["ScalarValue"] == "b"
+    with pytest.raises(
+        query.exceptions.ValidationException, match="a ROW type's fields take a name and a type"
+    ):
+        query.query(QueryString="SELECT CAST(1 AS ROW(n BIGINT NOT NULL))")

@@ -32,7 +32,7 @@ STRUCTURE: tuple[type[exp.Expr], ...] = (
     exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Interval, exp.Var, exp.Window,
     exp.WindowSpec, exp.Exists, exp.Lambda, exp.Unnest, exp.Any, exp.All, exp.Values,
     exp.IgnoreNulls, exp.RespectNulls, exp.Rollup, exp.Cube, exp.GroupingSets, exp.BitwiseAnd, exp.BitwiseOr,
-    exp.BitwiseXor, exp.BitwiseNot,
+    exp.BitwiseXor, exp.BitwiseNot, exp.Struct, exp.ColumnDef,
 )  # fmt: skip
 
 # Built-in functions whose DuckDB translation (by sqlglot) has Trino's meaning.
@@ -145,7 +145,7 @@ NOT_IMPLEMENTED = {
 CAST_TYPES = {
     exp.DType.BIGINT, exp.DType.INT, exp.DType.SMALLINT, exp.DType.TINYINT, exp.DType.DOUBLE,
     exp.DType.FLOAT, exp.DType.DECIMAL, exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.CHAR,
-    exp.DType.BOOLEAN, exp.DType.TIMESTAMP, exp.DType.DATE, exp.DType.ARRAY, exp.DType.TIME,
+    exp.DType.BOOLEAN, exp.DType.TIMESTAMP, exp.DType.DATE, exp.DType.ARRAY, exp.DType.TIME, exp.DType.STRUCT,
 }  # fmt: skip
 
 # ------------------------------------------------------------------------------- DuckDB templates

@@ -473,7 +473,9 @@ def _name_columns(tree: exp.Expr) -> None:
     for i, projection in enumerate(list(select.expressions)):
         if isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
             continue
-        if isinstance(projection, exp.Dot) and projection.name:
+        if isinstance(projection, exp.Dot) and projection.name:  # a row's field keeps the field's name
+            if not isinstance(projection.this, exp.Column):
+                projection.replace(exp.alias_(projection.copy(), projection.name, quoted=True))
             continue
         projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
 

@@ -113,6 +113,19 @@ def _validate_structure(node: exp.Expr, cte_names: set[str]) -> None:  # noqa: P
         to = node.to
         if to.this not in fn.CAST_TYPES:
             raise fail(node, f"CAST to {to.sql(dialect='trino')} is not supported")
+    elif isinstance(node, exp.ColumnDef):
+        if not isinstance(node.parent, exp.DataType):
+            raise fail(node, "a field definition is only supported in a ROW type: ROW(name type, ...)")
+        if node.args.get("constraints"):
+            raise fail(node, "a ROW type's fields take a name and a type, no constraint (NOT NULL ...)")
+    elif isinstance(node, exp.Struct):
+        if any(
+            not isinstance(field, exp.Expr) or isinstance(field, exp.PropertyEQ) for field in node.expressions
+        ):
+            raise fail(
+                node,
+                "ROW(...) takes values: ROW(1, 'a'); name its fields with CAST(... AS ROW(a BIGINT, ...))",
+            )
     elif isinstance(node, exp.IntervalSpan) and isinstance(node.parent, exp.Interval):
         return  # INTERVAL '2-7' YEAR TO MONTH (read by intervals.span_literal)
     elif isinstance(node, exp.DataType):
