@@ -134,6 +134,105 @@ def test_pearsons_correlation_of_two_series_with_the_same_times(query):
         ))  # fmt: skip
 
 
+def natural_cubic_spline(points: list[tuple[float, float]]):
+    """The natural cubic spline through points (x strictly increasing), from its definition: second
+    derivatives M with M(0) = M(n) = 0 and h(i-1) M(i-1) + 2 (h(i-1) + h(i)) M(i) + h(i) M(i+1) =
+    6 (slope(i) - slope(i-1)), solved here by plain Gaussian elimination of the full system."""
+    xs, ys = [float(x) for x, _ in points], [float(y) for _, y in points]
+    n = len(xs)
+    rows = [[0.0] * n + [0.0] for _ in range(n)]
+    rows[0][0] = rows[-1][-2] = 1.0
+    for i in range(1, n - 1):
+        h0, h1 = xs[i] - xs[i - 1], xs[i + 1] - xs[i]
+        rows[i][i - 1], rows[i][i], rows[i][i + 1] = h0, 2 * (h0 + h1), h1
+        rows[i][n] = 6 * ((ys[i + 1] - ys[i]) / h1 - (ys[i] - ys[i - 1]) / h0)
+    for column in range(n):
+        pivot = max(range(column, n), key=lambda r: abs(rows[r][column]))
+        rows[column], rows[pivot] = rows[pivot], rows[column]
+        for r in range(n):
+            if r != column and rows[r][column]:
+                factor = rows[r][column] / rows[column][column]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[column], strict=True)]
+    m = [rows[i][n] / rows[i][i] for i in range(n)]
+
+    def at(x: float) -> float:
+        i = max(k for k in range(n - 1) if xs[k] <= x)
+        h, before, after = xs[i + 1] - xs[i], xs[i + 1] - x, x - xs[i]
+        return (
+            (m[i] * before**3 + m[i + 1] * after**3) / (6 * h)
+            + (ys[i] - m[i] * h * h / 6) * before / h
+            + (ys[i + 1] - m[i + 1] * h * h / 6) * after / h
+        )
+
+    return at
+
+
+def test_cubic_spline_interpolation(query):
+    """interpolate_spline_cubic fits the natural cubic spline; sequence points outside the series
+    are left out, a point of the series keeps its value."""
+    spline = natural_cubic_spline(SERIES)
+    sql = (
+        f"SELECT interpolate_spline_cubic(create_time_series(t, v), sequence({START} - INTERVAL '5' SECOND, "
+        f"{START} + INTERVAL '55' SECOND, 5s)) {SOURCE}"
+    )
+    got = _series(query.query(QueryString=sql))
+    assert [t[17:19] for t, _v in got] == [f"{s:02d}" for s in range(0, 51, 5)]
+    for (_t, value), second in zip(got, range(0, 51, 5), strict=True):
+        assert math.isclose(value, spline(second), rel_tol=1e-12, abs_tol=1e-12), second
+    one = query_rows(
+        query, f"SELECT interpolate_spline_cubic(create_time_series(t, v), {START} + 35s) AS v {SOURCE}"
+    )
+    assert math.isclose(float(one[0]["v"]), spline(35), rel_tol=1e-12)
+    # two points: the natural spline through them is the straight line (1.0 at 0 s, 3.0 at 10 s)
+    two = query_rows(query, (
+        f"SELECT interpolate_spline_cubic(create_time_series(t, v), {START} + 4s) AS v FROM "
+        f"(VALUES ({START}, 1.0), ({START} + 10s, 3.0)) AS s(t, v)"
+    ))  # fmt: skip
+    assert math.isclose(float(two[0]["v"]), 1.0 + 2.0 * 4 / 10, rel_tol=1e-12)
+    with pytest.raises(query.exceptions.ValidationException, match="distinct times"):
+        query.query(QueryString=(
+            f"SELECT interpolate_spline_cubic(create_time_series(t, v), sequence(min(t), max(t), 1s)) FROM "
+            f"(VALUES ({START}, 1.0), ({START}, 2.0), ({START} + 2s, 3.0)) AS s(t, v)"
+        ))  # fmt: skip
+
+
+def average_ranks(values: list[float]) -> list[float]:
+    """Ranks from 1, tied values sharing the mean of the positions they take."""
+    order = sorted(values)
+    return [(order.index(v) + 1 + len(order) - order[::-1].index(v)) / 2 for v in values]
+
+
+def pearson(xs: list[float], ys: list[float]) -> float:
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    return cov / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+
+
+def test_spearmans_correlation_ranks_ties_by_their_mean_rank(query):
+    other = [5.0, 2.0, 2.0, 9.0]  # a tie in the second series
+    expected = pearson(average_ranks([v for _s, v in SERIES]), average_ranks(other))
+    both = (
+        "FROM (VALUES "
+        + ", ".join(
+            f"({START} + INTERVAL '{s}' SECOND, {v}, {w})" for (s, v), w in zip(SERIES, other, strict=True)
+        )
+        + ") AS s(t, v, w)"
+    )
+    rows = query_rows(
+        query, f"SELECT correlate_spearman(create_time_series(t, v), create_time_series(t, w)) AS r {both}"
+    )
+    assert math.isclose(float(rows[0]["r"]), expected, rel_tol=1e-12)
+    with pytest.raises(
+        query.exceptions.ValidationException,
+        match=r"correlate_spearman\(\) needs two time series with the same timestamps",
+    ):
+        query.query(QueryString=(
+            "SELECT correlate_spearman(a.ts, b.ts) FROM "
+            f"(SELECT create_time_series(t, v) AS ts {SOURCE}) a, "
+            f"(SELECT create_time_series(t + 1s, v) AS ts {SOURCE}) b"
+        ))  # fmt: skip
+
+
 def test_reduce_values_and_other_additions(query):
     rows = query_rows(query, (
         "SELECT reduce(ARRAY[5, 20, 50], 0, (s, x) -> s + x, s -> s * 2) AS r, "

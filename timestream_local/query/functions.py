@@ -10,7 +10,7 @@ import re
 
 from sqlglot import exp
 
-from timestream_local.query import intervals, timeseries
+from timestream_local.query import interpolation, intervals, timeseries
 
 _HOLE = re.compile(r"\{(\w+)\}")
 
@@ -114,6 +114,7 @@ TIMESTREAM_FUNCTIONS: dict[str, tuple[int, ...]] = {
     "interpolate_linear": (2,),
     "interpolate_locf": (2,),
     "interpolate_fill": (3,),
+    "interpolate_spline_cubic": (2,),
     "from_milliseconds": (1,),
     "to_milliseconds": (1,),
     "from_nanoseconds": (1,),
@@ -135,12 +136,6 @@ TIMESTREAM_FUNCTIONS: dict[str, tuple[int, ...]] = {
     **timeseries.ARITIES,
 }
 
-# Known Timestream functions this store does not implement (refused with that reason).
-NOT_IMPLEMENTED = {
-    "interpolate_spline_cubic", "derivative_rate", "integral", "time_series", "max_by_timeseries",
-    "approx_percentile_timeseries", "make_time_series", "correlate_spearman", "correlate_kendall",
-    "dtw_distance",
-}  # fmt: skip
 
 CAST_TYPES = {
     exp.DType.BIGINT, exp.DType.INT, exp.DType.SMALLINT, exp.DType.TINYINT, exp.DType.DOUBLE,
@@ -219,50 +214,6 @@ UNNEST_ARRAY = "unnest({0})"
 UNNEST_ROWS = "unnest({0}, recursive := true)"
 UNNEST_ORDINAL = "unnest(range(1, len({0}) + 1))"
 
-# Interpolation. The time series is a list of {time, value} structs sorted by time; the sequence a
-# list of timestamps, sorted and de-duplicated first. For every sequence point p (index j) we need
-# cnt = how many data points have time <= p. Sorting data keys {t, 0} and sequence keys {t, 1}
-# together once (list_grade_up twice gives each element's rank; data sorts before an equal sequence
-# point) yields it for all points in O((n + m) log(n + m)): cnt_j = rank(sequence point j) - j.
-# The neighbours are then ts[cnt] (at or before p) and ts[cnt + 1] (after p); index 0 and n + 1 are
-# NULL. Few lambdas on purpose: DuckDB's planning time grows with each one. {0} is the time series,
-# {1} the sequence, {2} the fill value.
-_INTERP_FRAME = (
-    "list_transform([{'ts': {0}, 's': list_sort(list_distinct(CAST({1} AS TIMESTAMP_NS[]))), 'f': {2}}], "
-    "lambda __tsl_a: list_transform([list_transform(list_select(list_grade_up(list_grade_up(list_concat("
-    "list_transform(__tsl_a['ts'], lambda __tsl_e: {'t': __tsl_e['time'], 'k': 0}), "
-    "list_transform(__tsl_a['s'], lambda __tsl_e: {'t': __tsl_e, 'k': 1})))), "
-    "range(len(__tsl_a['ts']) + 1, len(__tsl_a['ts']) + len(__tsl_a['s']) + 1)), "
-    "lambda __tsl_r, __tsl_j: __tsl_r - __tsl_j)], "
-    "lambda __tsl_c: list_filter(list_transform(__tsl_a['s'], lambda __tsl_p, __tsl_j: CASE {body} END), "
-    "lambda __tsl_x: __tsl_x IS NOT NULL))[1])[1]"
-)
-
-_N = "__tsl_c[__tsl_j]"
-_L = f"__tsl_a['ts'][{_N}]"
-_R = f"__tsl_a['ts'][{_N} + 1]"
-_LINEAR_BODY = (
-    f"WHEN {_N} = 0 THEN NULL "
-    f"WHEN {_L}.time = __tsl_p THEN {{'time': __tsl_p, 'value': CAST({_L}.value AS DOUBLE)}} "
-    f"WHEN {_N} = len(__tsl_a['ts']) THEN NULL "
-    f"ELSE {{'time': __tsl_p, 'value': CAST({_L}.value AS DOUBLE) + "
-    f"(CAST({_R}.value AS DOUBLE) - CAST({_L}.value AS DOUBLE)) * "
-    f"CAST(epoch_ns(__tsl_p) - epoch_ns({_L}.time) AS DOUBLE) / "
-    f"CAST(epoch_ns({_R}.time) - epoch_ns({_L}.time) AS DOUBLE)}}"
-)
-_LOCF_BODY = f"WHEN {_N} = 0 THEN NULL ELSE {{'time': __tsl_p, 'value': {_L}.value}}"
-_FILL_BODY = (
-    f"WHEN {_N} > 0 AND {_L}.time = __tsl_p THEN {{'time': __tsl_p, 'value': {_L}.value}} "
-    "ELSE {'time': __tsl_p, 'value': __tsl_a['f']}"
-)
-
-INTERPOLATE = {
-    "interpolate_linear": _INTERP_FRAME.replace("{body}", _LINEAR_BODY),
-    "interpolate_locf": _INTERP_FRAME.replace("{body}", _LOCF_BODY),
-    "interpolate_fill": _INTERP_FRAME.replace("{body}", _FILL_BODY),
-}
-# interpolate_xxx(timeseries, timestamp) -> double: the value at the one point ({1} is a one-point array)
-INTERPOLATE_ONE = {name: f"({body})[1].value" for name, body in INTERPOLATE.items()}
 
 # ------------------------------------------------------------------------ Trino's meaning
 # Templates for built-ins whose DuckDB namesake means something else (issue 14, item 5). Where the
@@ -652,7 +603,7 @@ TEMPLATES = frozenset(
         SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
-        *INTERPOLATE.values(), *INTERPOLATE_ONE.values(), *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
+        *interpolation.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
         GEOMETRIC_MEAN, *DIRECT.values(), ARRAY_POSITION, ARRAY_REMOVE, REPEAT, REGEXP_EXTRACT,
         REGEXP_EXTRACT_ALL, REGEXP_REPLACE, REGEXP_SPLIT, BITWISE_AND, BITWISE_OR, BITWISE_XOR, BITWISE_NOT,
         ARRAY_INTERSECT, ARRAY_EXCEPT, SLICE,

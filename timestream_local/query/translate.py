@@ -28,7 +28,7 @@ from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
 from timestream_local.query import functions as fn
-from timestream_local.query import intervals, timeseries
+from timestream_local.query import interpolation, intervals, timeseries
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
 from timestream_local.query.semantics import SUM_ARGUMENT, TrinoSemantics, sum_argument
@@ -86,6 +86,7 @@ MAX_SQL_CHARS = 1_000_000  # the longest DuckDB text a query may translate to
 _FIXED_TIME = "tsl_fixed_time_ns"  # node.meta key: the constant instant (UTC ns) a node stands for
 _KIND_USERS = {
     "interpolate_linear",
+    "interpolate_spline_cubic",
     "interpolate_locf",
     "interpolate_fill",
     "to_milliseconds",
@@ -268,10 +269,14 @@ class _Rewriter:
         fill = args[2] if len(args) > 2 else exp.null()
         if self.kind(ts) in (ARRAY, INTERVAL, SCALAR):
             raise fail(node, f"the first argument of {name}() must be a timeseries (from create_time_series)")
+        extra = [] if name == "interpolate_spline_cubic" else [fill]  # the spline has no fill value
         if self.kind(points) in (ARRAY, UNKNOWN):
-            return Raw(template=fn.INTERPOLATE[name], expressions=[ts, points, fill])
+            return Raw(template=interpolation.INTERPOLATE[name], expressions=[ts, points, *extra])
         # interpolate_xxx(timeseries, timestamp) -> double: the one-point case.
-        return Raw(template=fn.INTERPOLATE_ONE[name], expressions=[ts, exp.Array(expressions=[points]), fill])
+        return Raw(
+            template=interpolation.INTERPOLATE_ONE[name],
+            expressions=[ts, exp.Array(expressions=[points]), *extra],
+        )
 
     def _to_epoch(self, node: exp.Anonymous, name: str, arg: exp.Expr) -> exp.Expr:
         divisor = 1_000_000 if name == "to_milliseconds" else 1

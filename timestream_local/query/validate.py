@@ -49,8 +49,6 @@ def validate(tree: exp.Expr) -> None:
 def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
-        if name in fn.NOT_IMPLEMENTED:
-            raise fail(node, f"function {name}() is not supported by timestream_local")
         if name not in fn.TIMESTREAM_FUNCTIONS:
             raise fail(node, f"function {name}() is not supported")
         arities = fn.TIMESTREAM_FUNCTIONS[name]
