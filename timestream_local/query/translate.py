@@ -485,6 +485,20 @@ def _name_columns(tree: exp.Expr) -> None:
         projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
 
 
+def _values_rows(tree: exp.Expr) -> None:
+    """A VALUES row written in extra parentheses, ``VALUES (('a', 1)), (('b', 2))``, is a row of
+    two columns in Trino (AWS's aggregate examples write their rows so), not one column holding a row."""
+    for values in tree.find_all(exp.Values):
+        for row in list(values.expressions):
+            inner = row
+            while isinstance(inner, exp.Tuple) and len(inner.expressions) == 1:
+                if not isinstance(inner.expressions[0], exp.Tuple):
+                    break
+                inner = inner.expressions[0]
+            if inner is not row:
+                row.replace(inner)
+
+
 # ------------------------------------------------------------------------------------ generation
 
 
@@ -569,6 +583,7 @@ def translate(tree: exp.Expr, max_chars: int = MAX_SQL_CHARS) -> Translation:
     whose DuckDB text would be longer than ``max_chars`` is refused."""
     validate(tree)
     _name_columns(tree)
+    _values_rows(tree)
     rewriter = _Rewriter(tree)
     tree = rewriter.finish(rewriter.run())
     intervals.wrap_results(tree)
