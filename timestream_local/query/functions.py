@@ -10,7 +10,7 @@ import re
 
 from sqlglot import exp
 
-from timestream_local.query import interpolation, intervals, timeseries
+from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, timeseries
 
 _HOLE = re.compile(r"\{(\w+)\}")
 
@@ -88,7 +88,21 @@ FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.Lead: "lead", exp.FirstValue: "first_value", exp.LastValue: "last_value",
     exp.NthValue: "nth_value", exp.Ntile: "ntile", exp.PercentRank: "percent_rank",
     exp.CumeDist: "cume_dist",
+    # number bases, buckets, moments (numeric.py); the clock and date_parse (datetimes.py, translate.py)
+    **numeric.TYPED, exp.CurrentTime: "current_time", exp.Localtime: "localtime",
+    exp.Localtimestamp: "localtimestamp", exp.StrToTime: "date_parse", exp.Shuffle: "shuffle",
 }  # fmt: skip
+
+# Functions of Timestream's reference this store refuses, with the reason its message gives.
+_NO_MAP = (
+    "a MAP has no type in Timestream's query answers (ColumnInfo has scalars, arrays, rows and time series)"
+)
+REFUSED_WHY = {
+    "try": "DuckDB cannot catch, inside an expression, the checks that raise Trino's errors; test the "
+    "value first instead (CASE WHEN y <> 0 THEN x / y END)",
+    "map_agg": _NO_MAP,
+    "histogram": _NO_MAP,
+}
 
 # The names a client may write, as a call, for nodes that are not in FUNCTIONS (sqlglot also reads
 # other dialects' names into them: iif() as IF, struct() as ROW, date_to_date_str() as CAST ...);
@@ -134,6 +148,9 @@ TIMESTREAM_FUNCTIONS: dict[str, tuple[int, ...]] = {
     "array_union": (2,),
     "__tsl_duration": (1,),
     **timeseries.ARITIES,
+    **numeric.ARITIES,
+    **datetimes.ARITIES,
+    **arrays.ARITIES,
 }
 
 
@@ -505,7 +522,10 @@ _TRINO = frozenset(
 )  # fmt: skip
 
 # Templates that may not be wrapped in a lambda (see bind): they hold an aggregate, unnest or LATERAL.
-UNBINDABLE = frozenset({CREATE_TIME_SERIES, SUM_ANY, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL, LATERAL})
+UNBINDABLE = frozenset(
+    {CREATE_TIME_SERIES, SUM_ANY, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL, LATERAL, numeric.SKEWNESS,
+     numeric.KURTOSIS}
+)  # fmt: skip
 BIND_OVER = 100  # an argument a template repeats is bound once when its SQL is longer than this
 
 
@@ -554,6 +574,7 @@ DIRECT = {
     "arrays_overlap": "CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL WHEN list_has_any({0}, {1}) THEN true "
                       "WHEN list_position({0}, NULL) IS NOT NULL OR list_position({1}, NULL) IS NOT NULL THEN NULL "
                       "ELSE false END",
+    **numeric.DIRECT, **datetimes.DIRECT, **arrays.DIRECT,
 }  # fmt: skip
 # array_position: 0 where the element is missing, as Trino answers
 ARRAY_POSITION = (
@@ -603,7 +624,7 @@ TEMPLATES = frozenset(
         SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
-        *interpolation.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
+        *interpolation.TEMPLATES, *numeric.TEMPLATES, *datetimes.TEMPLATES, *arrays.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
         GEOMETRIC_MEAN, *DIRECT.values(), ARRAY_POSITION, ARRAY_REMOVE, REPEAT, REGEXP_EXTRACT,
         REGEXP_EXTRACT_ALL, REGEXP_REPLACE, REGEXP_SPLIT, BITWISE_AND, BITWISE_OR, BITWISE_XOR, BITWISE_NOT,
         ARRAY_INTERSECT, ARRAY_EXCEPT, SLICE,

@@ -51,17 +51,23 @@ def _date_format(args: list) -> exp.TimeToStr:
     return node
 
 
+def _date_parse(args: list) -> exp.StrToTime:
+    node = exp.StrToTime(this=seq_get(args, 0), format=seq_get(args, 1))
+    node.meta[RAW_FORMAT] = True
+    return node
+
+
 _WRAPPERS = (exp.Window, exp.IgnoreNulls, exp.RespectNulls, exp.Filter)
 
 
 class _Parser(Trino.Parser):
-    """Trino's parser, but date_format keeps its format as the client wrote it: sqlglot would rewrite
+    """Trino's parser, but date_format and date_parse keep their format as the client wrote it: sqlglot would rewrite
     it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning.
     Each function call also notes the name the client wrote (meta WRITTEN_NAME, lower case): sqlglot
     reads other dialects' names for the same node (last_day, len, arg_max ...), which Timestream does
     not know, and validation refuses those by name."""
 
-    FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format}  # noqa: RUF012
+    FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format, "DATE_PARSE": _date_parse}  # noqa: RUF012
 
     def _parse_function_call(self, *args: object, **kwargs: object) -> exp.Expr | None:
         token, following = self._curr, self._next

@@ -27,8 +27,8 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
+from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, timeseries
 from timestream_local.query import functions as fn
-from timestream_local.query import interpolation, intervals, timeseries
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
 from timestream_local.query.semantics import SUM_ARGUMENT, TrinoSemantics, sum_argument
@@ -155,6 +155,12 @@ class _Rewriter:
             return self.now_literal()
         if isinstance(node, exp.CurrentDate):
             return exp.cast(self.now_literal(), exp.DType.DATE)
+        if isinstance(node, (exp.CurrentTime, exp.Localtime)):  # UTC is Timestream's only time zone
+            return exp.cast(self.now_literal(), exp.DType.TIME)
+        if type(node) in numeric.TYPED:
+            return numeric.rewrite(node)
+        if isinstance(node, exp.StrToTime | exp.Shuffle):
+            return datetimes.date_parse(node) if isinstance(node, exp.StrToTime) else arrays.shuffle(node)
         if isinstance(node, exp.GenerateSeries):
             return self._sequence(node)
         if isinstance(node, exp.Round):
@@ -208,7 +214,7 @@ class _Rewriter:
 
     # -- Timestream functions
 
-    def _timestream_function(self, node: exp.Anonymous) -> exp.Expr:  # noqa: PLR0911
+    def _timestream_function(self, node: exp.Anonymous) -> exp.Expr:  # noqa: PLR0911, PLR0912
         name = node.name.lower()
         args = node.expressions
         if name == DURATION_FUNCTION:
@@ -224,6 +230,14 @@ class _Rewriter:
             return self._bin(node, args)
         if name in fn.DIRECT:
             return Raw(template=fn.DIRECT[name], expressions=list(args))
+        if name == "format_datetime":
+            return datetimes.format_datetime(node)
+        if name == "zip":
+            return arrays.zip_arrays(list(args))
+        if name == "zip_with":
+            raw, pair = arrays.zip_with(node, list(args))
+            pair.meta[_USER_LAMBDA] = True
+            return raw
         if name in timeseries.ARITIES:
             return timeseries.rewrite(node, name, list(args))
         if name.startswith("interpolate_"):

@@ -49,6 +49,10 @@ def validate(tree: exp.Expr) -> None:
 def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
+        if name in fn.REFUSED_WHY:
+            raise fail(
+                node, f"function {name}() is not supported by timestream_local: {fn.REFUSED_WHY[name]}"
+            )
         if name not in fn.TIMESTREAM_FUNCTIONS:
             raise fail(node, f"function {name}() is not supported")
         arities = fn.TIMESTREAM_FUNCTIONS[name]
@@ -68,7 +72,9 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
         _validate_structure(node, cte_names)
         return
     if isinstance(node, exp.Func):
-        raise fail(node, f"function {node_name(node)}() is not supported")
+        name = node_name(node)
+        why = f" by timestream_local: {fn.REFUSED_WHY[name]}" if name in fn.REFUSED_WHY else ""
+        raise fail(node, f"function {name}() is not supported{why}")
     raise fail(node, f"{node_name(node)} is not supported")
 
 
