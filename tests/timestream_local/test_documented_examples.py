@@ -17,6 +17,7 @@ from tests.services import start_timestream_local
 GUIDE = "https://docs.aws.amazon.com/timestream/latest/developerguide"
 AGGREGATE = f"{GUIDE}/aggregate-functions.html"
 DATE_TIME = f"{GUIDE}/date-time-functions.html"
+ARRAYS = f"{GUIDE}/array-functions.html"
 
 LETTERS = "(VALUES (('a', 1)), (('b', 2)), (('c', 3)), (('d', 4))) AS t(c1, c2)"
 
@@ -73,6 +74,16 @@ EXAMPLES = [
     (AGGREGATE, f"SELECT min_by(t.c1, t.c2, 2) FROM {LETTERS}", "ARRAY(VARCHAR)", ["a", "b"]),
     (AGGREGATE, "SELECT max(t.c, 2) FROM (VALUES 1, 2, 3, 4) AS t(c)", "ARRAY(INTEGER)", ["4", "3"]),
     (AGGREGATE, "SELECT min(t.c, 2) FROM (VALUES 1, 2, 3, 4) AS t(c)", "ARRAY(INTEGER)", ["1", "2"]),
+    (ARRAYS, "SELECT array_distinct(ARRAY[1,2,2,3])", "ARRAY(INTEGER)", ["1", "2", "3"]),
+    (ARRAYS, "SELECT array_intersect(ARRAY[1,2,3], ARRAY[3,4,5])", "ARRAY(INTEGER)", ["3"]),
+    (ARRAYS, "SELECT array_union(ARRAY[1,2,3], ARRAY[3,4,5])", "ARRAY(INTEGER)", ["1", "2", "3", "4", "5"]),
+    (ARRAYS, "SELECT array_except(ARRAY[1,2,3], ARRAY[3,4,5])", "ARRAY(INTEGER)", ["1", "2"]),
+    (ARRAYS, "SELECT array_join(ARRAY[1,2,3], ';', '')", "VARCHAR", "1;2;3"),
+    (ARRAYS, "SELECT array_max(ARRAY[1,2,3])", "INTEGER", "3"),
+    (ARRAYS, "SELECT array_min(ARRAY[1,2,3])", "INTEGER", "1"),
+    (ARRAYS, "SELECT array_position(ARRAY[3,4,5,9], 5)", "BIGINT", "3"),
+    (ARRAYS, "SELECT array_remove(ARRAY[3,4,5,9], 4)", "ARRAY(INTEGER)", ["3", "5", "9"]),
+    (ARRAYS, "SELECT array_sort(ARRAY[6,8,2,9,3])", "ARRAY(INTEGER)", ["2", "3", "6", "8", "9"]),
     (DATE_TIME, "SELECT current_timezone()", "VARCHAR", "UTC"),
     (DATE_TIME, "SELECT date(TIMESTAMP '2022-07-07 17:44:43.771000000')", "DATE", "2022-07-07"),
     (DATE_TIME, "SELECT last_day_of_month(TIMESTAMP '2022-07-07 17:44:43.771000000')", "DATE", "2022-07-31"),

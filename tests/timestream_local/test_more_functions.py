@@ -404,3 +404,60 @@ def test_shuffle_is_a_permutation(query):
 )
 def test_what_stays_refused_says_why(query, sql, name):
     _refused(query, sql, f"function {name}() is not supported by timestream_local: ")
+
+
+# ----------------------------------------------------------------- optional arguments (string.html)
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "limit"),
+    [("a,b,c", ",", 2), ("a,b,c", ",", 1), ("a,b,c", ",", 3), ("a,b,c", ",", 4), ("a::b::c::", "::", 3),
+     ("", ",", 2), ("a,b,", ",", 2), ("ab", ",", 1)],
+)  # fmt: skip
+def test_split_with_a_limit(query, text, delimiter, limit):
+    # string.html split(string, delimiter, limit): at most limit parts, the last holding the rest
+    # (Java's and Python's split agree on that rest: str.split with limit - 1 splits)
+    assert _row(query, f"SELECT split('{text}', '{delimiter}', {limit})") == [
+        text.split(delimiter, limit - 1)
+    ]
+
+
+def test_split_refusals(query):
+    _refused(query, "SELECT split('a,b', ',', 0)", "Limit must be positive")
+    _refused(query, "SELECT split('a,b', '')", "The delimiter may not be the empty string")
+
+
+def nth_position(text: str, part: str, instance: int) -> int:
+    """string.html strpos(string, substring, instance): where the instance-th occurrence starts
+    (occurrences may overlap; counted from the end when instance is negative), 0 if there are fewer."""
+    if not part:
+        return 1
+    starts = [i + 1 for i in range(len(text)) if text.startswith(part, i)]
+    index = instance - 1 if instance > 0 else len(starts) + instance
+    return starts[index] if 0 <= index < len(starts) else 0
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "instance"),
+    [("abcb", "b", 1), ("abcb", "b", 2), ("abcb", "b", 3), ("abcb", "b", -1), ("abcb", "b", -2), ("abcb", "b", -3),
+     ("aaa", "aa", 2), ("aaa", "aa", -1), ("abc", "", 5), ("héllo wörld", "l", 3)],
+)  # fmt: skip
+def test_strpos_with_an_instance(query, text, part, instance):
+    assert _row(query, f"SELECT strpos('{text}', '{part}', {instance})") == [
+        str(nth_position(text, part, instance))
+    ]
+
+
+def test_strpos_instance_zero_is_refused(query):
+    _refused(query, "SELECT strpos('abc', 'b', 0)", "'instance' must be a positive or negative number.")
+
+
+def test_approx_distinct_error_bound_at_and_past_its_limits(query):
+    source = "FROM (VALUES 1, 2, 2, 3) AS t(x)"
+    assert _row(query, f"SELECT approx_distinct(x, 0.0040625), approx_distinct(x, 0.26) {source}") == [
+        "3",
+        "3",
+    ]
+    for error in ("0.004", "0.27"):
+        _refused(query, f"SELECT approx_distinct(x, {error}) {source}", "e must be a number between")
+    _refused(query, f"SELECT approx_percentile(x, 2, 0.5) {source}", "with weights is not supported")

@@ -10,7 +10,7 @@ import re
 
 from sqlglot import exp
 
-from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, timeseries
+from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, strings, timeseries
 
 _HOLE = re.compile(r"\{(\w+)\}")
 
@@ -577,9 +577,7 @@ DIRECT = {
     **numeric.DIRECT, **datetimes.DIRECT, **arrays.DIRECT,
 }  # fmt: skip
 # array_position: 0 where the element is missing, as Trino answers
-ARRAY_POSITION = (
-    "CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL ELSE coalesce(list_position({0}, {1}), 0) END"
-)
+ARRAY_POSITION = "CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL ELSE CAST(coalesce(list_position({0}, {1}), 0) AS BIGINT) END"
 # array_remove: every element equal to {1} removed (NULL elements stay)
 ARRAY_REMOVE = (
     "list_transform([{'a': {0}, 'v': {1}}], lambda __tsl_b: CASE WHEN __tsl_b['v'] IS NULL THEN NULL ELSE "
@@ -624,7 +622,7 @@ TEMPLATES = frozenset(
         SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
-        *interpolation.TEMPLATES, *numeric.TEMPLATES, *datetimes.TEMPLATES, *arrays.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
+        *interpolation.TEMPLATES, *numeric.TEMPLATES, *datetimes.TEMPLATES, *arrays.TEMPLATES, *strings.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
         GEOMETRIC_MEAN, *DIRECT.values(), ARRAY_POSITION, ARRAY_REMOVE, REPEAT, REGEXP_EXTRACT,
         REGEXP_EXTRACT_ALL, REGEXP_REPLACE, REGEXP_SPLIT, BITWISE_AND, BITWISE_OR, BITWISE_XOR, BITWISE_NOT,
         ARRAY_INTERSECT, ARRAY_EXCEPT, SLICE,

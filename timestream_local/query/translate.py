@@ -27,7 +27,7 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
-from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, timeseries
+from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, strings, timeseries
 from timestream_local.query import functions as fn
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
@@ -159,6 +159,12 @@ class _Rewriter:
             return exp.cast(self.now_literal(), exp.DType.TIME)
         if type(node) in numeric.TYPED:
             return numeric.rewrite(node)
+        if isinstance(node, exp.Split | exp.StrPosition):
+            rewritten = strings.rewrite(node)
+            if rewritten is not node:
+                return rewritten
+        if isinstance(node, exp.ApproxDistinct):
+            node.set("accuracy", None)  # checked by validate; DuckDB's sketch has its own error bound
         if isinstance(node, exp.StrToTime | exp.Shuffle):
             return datetimes.date_parse(node) if isinstance(node, exp.StrToTime) else arrays.shuffle(node)
         if isinstance(node, exp.GenerateSeries):

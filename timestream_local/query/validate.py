@@ -85,6 +85,16 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def _validate_function(node: exp.Func) -> None:
     if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
         raise fail(node, "only sequence(start, stop[, step]) is supported")
+    if isinstance(node, exp.ApproxQuantile) and node.args.get("weight") is not None:
+        raise fail(
+            node, "approx_percentile(x, w, percentage) with weights is not supported by timestream_local"
+        )
+    if isinstance(node, exp.ApproxDistinct) and node.args.get("accuracy") is not None:
+        error = node.args["accuracy"]
+        if not (
+            isinstance(error, exp.Literal) and error.is_number and 0.0040625 <= float(error.name) <= 0.26
+        ):
+            raise fail(node, "approx_distinct(x, e): e must be a number between 0.0040625 and 0.26000")
     if isinstance(node, exp.DateAdd | exp.DateDiff | exp.TimestampTrunc | exp.DateTrunc):
         date_unit(node, fn.FUNCTIONS[type(node)].split("/")[0])
     elif isinstance(node, exp.Extract):
