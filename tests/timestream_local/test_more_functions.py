@@ -248,6 +248,19 @@ def test_skewness_and_kurtosis_of_equal_values_are_nan(query):
     )
 
 
+def test_random_below_a_bound(query):
+    # math.html random(n): a number of n's type in [0, n); n = 1 always gives 0, n = 0 is refused
+    sql = "SELECT min(random(3)), max(random(3)), max(random(1)) FROM UNNEST(sequence(1, 2000)) AS t(i)"
+    assert _row(query, sql) == ["0", "2", "0"]  # each of 0 and 2 is missed with probability (2/3)^2000
+    assert _types(query, "SELECT random(10), random(CAST(10 AS BIGINT)), random()") == [
+        "INTEGER",
+        "BIGINT",
+        "DOUBLE",
+    ]
+    assert _row(query, "SELECT (random(1) + 5) / 2") == ["2"]  # integer division: random(n) is an integer
+    _refused(query, "SELECT random(0)", "bound must be positive")
+
+
 # ---------------------------------------------------------------------------- date and time
 
 
@@ -341,6 +354,14 @@ def test_parse_duration(query, text, millis):
     sql = f"SELECT parse_duration('{text}')"
     assert _types(query, sql) == ["INTERVAL_DAY_TO_SECOND"]
     assert _row(query, sql) == [day_to_second(math.floor(millis + 0.5))]
+
+
+def test_parse_duration_is_a_day_to_second_interval(query):
+    got = _row(query, (
+        "SELECT TIMESTAMP '2026-01-01 00:00:00' + parse_duration('1h'), parse_duration('90m') * 2"
+    ))  # fmt: skip
+    assert got == ["2026-01-01 01:00:00.000000000", day_to_second(3 * 3_600_000)]
+    _refused(query, "SELECT parse_duration('1h') + INTERVAL '1' MONTH", "Cannot apply operator")
 
 
 def test_parse_duration_refusals(query):

@@ -58,16 +58,18 @@ _RETURNS: dict[type[exp.Expr], str] = {
     **dict.fromkeys((exp.Count, exp.CountIf, exp.ApproxDistinct, exp.Length, exp.StrPosition,
                      exp.Levenshtein, exp.ArraySize, exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile,
                      exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minute, exp.Second, exp.DayOfWeekIso,
-                     exp.DayOfYear, exp.WeekOfYear, exp.Quarter, exp.Extract, exp.DateDiff), INTEGER),
+                     exp.DayOfYear, exp.WeekOfYear, exp.Quarter, exp.Extract, exp.DateDiff, exp.FromBase,
+                     exp.WidthBucket), INTEGER),
     **dict.fromkeys((exp.Pow, exp.Sqrt, exp.Cbrt, exp.Exp, exp.Ln, exp.Log, exp.Degrees, exp.Radians,
                      exp.Pi, exp.Rand, exp.TimeToUnix, exp.PercentRank, exp.CumeDist, exp.Stddev,
                      exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop, exp.Corr,
-                     exp.CovarPop, exp.CovarSamp), FLOATING),
+                     exp.CovarPop, exp.CovarSamp, exp.Skewness, exp.Kurtosis), FLOATING),
     **dict.fromkeys((exp.Lower, exp.Upper, exp.Concat, exp.Substring, exp.Replace, exp.Trim, exp.Pad,
                      exp.SplitPart, exp.Chr, exp.TimeToStr, exp.ArrayToString), VARCHAR),
     **dict.fromkeys((exp.Predicate, exp.Connector, exp.Not, exp.StartsWith, exp.RegexpLike,
                      exp.ArrayContains, exp.LogicalAnd, exp.LogicalOr), BOOLEAN),
-    **dict.fromkeys((exp.UnixToTime, exp.FromISO8601Timestamp, exp.CurrentTimestamp), TIMESTAMP),
+    **dict.fromkeys((exp.UnixToTime, exp.FromISO8601Timestamp, exp.CurrentTimestamp, exp.Localtimestamp,
+                     exp.StrToTime), TIMESTAMP),
     **dict.fromkeys((exp.CurrentDate, exp.Date), DATE),
 }  # fmt: skip
 # functions whose result has the type of their first argument
@@ -78,8 +80,10 @@ _SAME_AS_ARGUMENT = (
 )  # fmt: skip
 _TIMESTREAM_RETURNS = {
     "bin": TIMESTAMP, "ago": TIMESTAMP, "from_milliseconds": TIMESTAMP, "from_nanoseconds": TIMESTAMP,
-    "to_milliseconds": INTEGER, "to_nanoseconds": INTEGER,
+    "to_milliseconds": INTEGER, "to_nanoseconds": INTEGER, "to_base": VARCHAR, "bit_count": INTEGER,
+    "to_iso8601": VARCHAR, "format_datetime": VARCHAR, "parse_duration": DAY_TO_SECOND,
 }  # fmt: skip
+_TIMESTREAM_ARRAYS = ("ngrams", "zip", "zip_with")
 
 
 class Kinds:
@@ -117,9 +121,11 @@ class Kinds:
             if name.startswith("interpolate_"):
                 second = node.expressions[1] if len(node.expressions) > 1 else None
                 return TIMESERIES if self.of(second, depth + 1) in (ARRAY, UNKNOWN) else SCALAR
-            return SCALAR
+            if name == "parse_duration":
+                return INTERVAL
+            return ARRAY if name in _TIMESTREAM_ARRAYS else SCALAR
         if isinstance(node, (exp.Repeat, exp.RegexpExtractAll, exp.RegexpSplit, exp.ArrayIntersect,
-                             exp.ArrayExcept, exp.ArrayRemove, exp.ArraySlice)):  # fmt: skip
+                             exp.ArrayExcept, exp.ArrayRemove, exp.ArraySlice, exp.Shuffle)):  # fmt: skip
             return ARRAY
         if isinstance(node, (exp.GenerateSeries, exp.Array, exp.ArrayAgg, exp.Split, exp.ArrayDistinct,
                              exp.Transform, exp.Flatten)):  # fmt: skip
@@ -203,8 +209,8 @@ class Kinds:
             if isinstance(node, exp.Avg):
                 return FLOATING if inner in (INTEGER, FLOATING) else UNKNOWN
             return inner if inner in (INTEGER, FLOATING) else UNKNOWN
-        if isinstance(node, _SAME_AS_ARGUMENT):
-            return self.scalar_type(_argument(node.this), depth + 1)
+        if isinstance(node, _SAME_AS_ARGUMENT) or (isinstance(node, exp.Rand) and node.this is not None):
+            return self.scalar_type(_argument(node.this), depth + 1)  # random(n) has n's type
         if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.If, exp.Case)):
             return self._common(node, depth)
         for klass, result in _RETURNS.items():

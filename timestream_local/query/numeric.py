@@ -1,6 +1,6 @@
 """Number functions of Timestream's reference with Trino's meaning: number bases (to_base,
-from_base), buckets (width_bucket, both forms), bit_count, and the third and fourth moments
-(skewness, kurtosis).
+from_base), buckets (width_bucket, both forms), bit_count, random(n), and the third and fourth
+moments (skewness, kurtosis).
 
 As everywhere in the translator, each DuckDB text here is a registered constant template (see
 functions.TEMPLATES): the arguments go in through the holes, never as text, and no hole is inside a
@@ -88,6 +88,9 @@ SKEWNESS = (
 # is DuckDB's kurtosis (the same bias-corrected formula). NULL under four values.
 KURTOSIS = "CASE WHEN count({0}) >= 4 AND var_pop({0}) = 0 THEN CAST('nan' AS DOUBLE) ELSE kurtosis({0}) END"
 
+# random(n): an integer of n's type in [0, n) (ThreadLocalRandom.nextLong(n) in Trino)
+RANDOM_BELOW = "CASE WHEN {0} <= 0 THEN error('bound must be positive') ELSE cast_to_type(floor(random() * {0}), {0}) END"
+
 DIRECT = {"to_base": TO_BASE, "bit_count": BIT_COUNT}
 ARITIES = {"to_base": (2,), "bit_count": (2,)}
 # the nodes sqlglot parses these functions into -> the name the client writes
@@ -95,7 +98,9 @@ TYPED: dict[type[exp.Expr], str] = {
     exp.FromBase: "from_base", exp.WidthBucket: "width_bucket", exp.Skewness: "skewness",
     exp.Kurtosis: "kurtosis",
 }  # fmt: skip
-TEMPLATES = frozenset({TO_BASE, FROM_BASE, WIDTH_BUCKET, WIDTH_BUCKET_BINS, BIT_COUNT, SKEWNESS, KURTOSIS})
+TEMPLATES = frozenset(
+    {TO_BASE, FROM_BASE, WIDTH_BUCKET, WIDTH_BUCKET_BINS, BIT_COUNT, SKEWNESS, KURTOSIS, RANDOM_BELOW}
+)
 
 
 def rewrite(node: exp.Expr) -> exp.Expr:
@@ -113,3 +118,12 @@ def rewrite(node: exp.Expr) -> exp.Expr:
         raise fail(node, f"{TYPED[type(node)]}() is not supported as a window function or with FILTER")
     template = SKEWNESS if isinstance(node, exp.Skewness) else KURTOSIS
     return Raw(template=template, expressions=[node.this])
+
+
+def random_below(node: exp.Rand) -> exp.Expr:
+    """random() as it is; random(n), which sqlglot reads as a seed, is a number in [0, n)."""
+    if node.this is None:
+        return node
+    if node.args.get("lower") is not None or node.args.get("upper") is not None:
+        raise fail(node, "random() takes no argument or one bound n")
+    return Raw(template=RANDOM_BELOW, expressions=[node.this])

@@ -159,6 +159,8 @@ class _Rewriter:
             return exp.cast(self.now_literal(), exp.DType.TIME)
         if type(node) in numeric.TYPED:
             return numeric.rewrite(node)
+        if isinstance(node, exp.Rand) and node.this is not None:
+            return numeric.random_below(node)
         if isinstance(node, exp.Split | exp.StrPosition):
             rewritten = strings.rewrite(node)
             if rewritten is not node:
