@@ -18,6 +18,7 @@ GUIDE = "https://docs.aws.amazon.com/timestream/latest/developerguide"
 AGGREGATE = f"{GUIDE}/aggregate-functions.html"
 DATE_TIME = f"{GUIDE}/date-time-functions.html"
 ARRAYS = f"{GUIDE}/array-functions.html"
+OPERATORS = f"{GUIDE}/date-time-operators.html"
 
 LETTERS = "(VALUES (('a', 1)), (('b', 2)), (('c', 3)), (('d', 4))) AS t(c1, c2)"
 
@@ -84,6 +85,28 @@ EXAMPLES = [
     (ARRAYS, "SELECT array_position(ARRAY[3,4,5,9], 5)", "BIGINT", "3"),
     (ARRAYS, "SELECT array_remove(ARRAY[3,4,5,9], 4)", "ARRAY(INTEGER)", ["3", "5", "9"]),
     (ARRAYS, "SELECT array_sort(ARRAY[6,8,2,9,3])", "ARRAY(INTEGER)", ["2", "3", "6", "8", "9"]),
+    (OPERATORS, "SELECT date '2022-05-21' + interval '2' day", "DATE", "2022-05-23"),
+    (OPERATORS, "SELECT date '2022-05-21' + 2d", "DATE", "2022-05-23"),
+    (OPERATORS, "SELECT date '2022-05-21' + 2day", "DATE", "2022-05-23"),
+    (OPERATORS, "SELECT interval '4' year + interval '2' month", "INTERVAL_YEAR_TO_MONTH", "4-2"),
+    (OPERATORS, "SELECT typeof(interval '4' year + interval '2' month)", "VARCHAR", "interval year to month"),
+    (OPERATORS, "SELECT typeof(date '2022-05-21' + interval '2' day)", "VARCHAR", "date"),
+    (OPERATORS, "SELECT interval '2' year + interval '4' month", "INTERVAL_YEAR_TO_MONTH", "2-4"),
+    (OPERATORS, "SELECT typeof(interval '2' year + interval '4' month)", "VARCHAR", "interval year to month"),
+    (
+        OPERATORS,
+        "SELECT timestamp '2022-06-17 01:00' - interval '7' hour",
+        "TIMESTAMP",
+        "2022-06-16 18:00:00.000000000",
+    ),
+    (OPERATORS, "SELECT typeof(timestamp '2022-06-17 01:00' - interval '7' hour)", "VARCHAR", "timestamp"),
+    (
+        OPERATORS,
+        "SELECT interval '6' day - interval '4' hour",
+        "INTERVAL_DAY_TO_SECOND",
+        "5 20:00:00.000000000",
+    ),
+    (OPERATORS, "SELECT typeof(interval '6' day - interval '4' hour)", "VARCHAR", "interval day to second"),
     (DATE_TIME, "SELECT current_timezone()", "VARCHAR", "UTC"),
     (DATE_TIME, "SELECT date(TIMESTAMP '2022-07-07 17:44:43.771000000')", "DATE", "2022-07-07"),
     (DATE_TIME, "SELECT last_day_of_month(TIMESTAMP '2022-07-07 17:44:43.771000000')", "DATE", "2022-07-31"),
@@ -118,3 +141,17 @@ def test_current_date_and_timestamp_are_today_in_utc(query):
     assert stamp == now and len(stamp) == len("2022-07-07 17:42:32.939000000")
     moment = dt.datetime.strptime(stamp[:26], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
     assert before - dt.timedelta(seconds=1) <= moment <= after
+
+
+def test_a_duration_written_with_a_word_is_a_duration(query):
+    # OPERATORS: "interval literals such as 1day and 3s can be used"; the unnamed column is _col0,
+    # not an alias taken from the unit (2day read as 2 AS day)
+    page = query.query(QueryString="SELECT date '2022-05-21' + 2day, TIMESTAMP '2022-05-21 00:00:00' + 3hour")
+    assert [c["Name"] for c in page["ColumnInfo"]] == ["_col0", "_col1"]
+    assert [_cell(d) for d in page["Rows"][0]["Data"]] == ["2022-05-23", "2022-05-21 03:00:00.000000000"]
+    assert _one(query, "SELECT 1week + 2minute + 5second") == (
+        "INTERVAL_DAY_TO_SECOND",
+        "7 00:02:05.000000000",
+    )
+    with pytest.raises(query.exceptions.ValidationException, match="'2days' is not a duration"):
+        query.query(QueryString="SELECT date '2022-05-21' + 2days")

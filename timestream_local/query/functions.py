@@ -10,7 +10,16 @@ import re
 
 from sqlglot import exp
 
-from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, strings, timeseries
+from timestream_local.query import (
+    arrays,
+    datetimes,
+    interpolation,
+    intervals,
+    numeric,
+    strings,
+    timeseries,
+    typeof,
+)
 
 _HOLE = re.compile(r"\{(\w+)\}")
 
@@ -90,7 +99,7 @@ FUNCTIONS: dict[type[exp.Expr], str] = {
     exp.CumeDist: "cume_dist",
     # number bases, buckets, moments (numeric.py); the clock and date_parse (datetimes.py, translate.py)
     **numeric.TYPED, exp.CurrentTime: "current_time", exp.Localtime: "localtime",
-    exp.Localtimestamp: "localtimestamp", exp.StrToTime: "date_parse", exp.Shuffle: "shuffle",
+    exp.Localtimestamp: "localtimestamp", exp.StrToTime: "date_parse", exp.Shuffle: "shuffle", exp.Typeof: "typeof",
 }  # fmt: skip
 
 # Functions of Timestream's reference this store refuses, with the reason its message gives.
@@ -622,7 +631,7 @@ TEMPLATES = frozenset(
         SEQUENCE_INT, SEQUENCE_INT_DEFAULT_STEP, SEQUENCE_NS, SEQUENCE_INTERVAL, BIN_NS, CREATE_TIME_SERIES,
         MINUS, DIVIDE, DATE_DIFF, FROM_EPOCH_UNITS, FROM_UNIXTIME, FROM_ISO8601, INTERVAL_IN_UNITS, EPOCH_NS,
         EPOCH_IN_UNITS, ROUND_PLACES, MICROSECONDS, LATERAL, UNNEST_ARRAY, UNNEST_ROWS, UNNEST_ORDINAL,
-        *interpolation.TEMPLATES, *numeric.TEMPLATES, *datetimes.TEMPLATES, *arrays.TEMPLATES, *strings.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
+        *interpolation.TEMPLATES, *numeric.TEMPLATES, *datetimes.TEMPLATES, *arrays.TEMPLATES, *strings.TEMPLATES, *typeof.TEMPLATES, *_TRINO, *timeseries.TEMPLATES, *intervals.TEMPLATES, REDUCE,
         GEOMETRIC_MEAN, *DIRECT.values(), ARRAY_POSITION, ARRAY_REMOVE, REPEAT, REGEXP_EXTRACT,
         REGEXP_EXTRACT_ALL, REGEXP_REPLACE, REGEXP_SPLIT, BITWISE_AND, BITWISE_OR, BITWISE_XOR, BITWISE_NOT,
         ARRAY_INTERSECT, ARRAY_EXCEPT, SLICE,

@@ -85,7 +85,7 @@ FUNCTIONS = frozenset(
         "regr_intercept", "bit_and", "bit_or", "&", "|", "xor", "~", "list_has_any", "list_position",
         "list_contains", "list_slice", "regexp_extract_all", "regexp_replace", "string_split_regex", "dayofmonth", "list_count", "list_append",
         "list_prepend", "list_reverse", "to_base", "bit_count", "skewness", "kurtosis", "list_zip",
-        "struct_extract_at", "strptime", "try_strptime",
+        "struct_extract_at", "strptime", "try_strptime", "repeat",
     }
 )  # fmt: skip
 

@@ -65,7 +65,7 @@ _RETURNS: dict[type[exp.Expr], str] = {
                      exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop, exp.Corr,
                      exp.CovarPop, exp.CovarSamp, exp.Skewness, exp.Kurtosis), FLOATING),
     **dict.fromkeys((exp.Lower, exp.Upper, exp.Concat, exp.Substring, exp.Replace, exp.Trim, exp.Pad,
-                     exp.SplitPart, exp.Chr, exp.TimeToStr, exp.ArrayToString), VARCHAR),
+                     exp.SplitPart, exp.Chr, exp.TimeToStr, exp.ArrayToString, exp.Typeof), VARCHAR),
     **dict.fromkeys((exp.Predicate, exp.Connector, exp.Not, exp.StartsWith, exp.RegexpLike,
                      exp.ArrayContains, exp.LogicalAnd, exp.LogicalOr), BOOLEAN),
     **dict.fromkeys((exp.UnixToTime, exp.FromISO8601Timestamp, exp.CurrentTimestamp, exp.Localtimestamp,

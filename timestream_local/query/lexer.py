@@ -36,7 +36,18 @@ UNIT_NANOSECONDS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
     "d": 86_400_000_000_000,
+    # the words AWS's date/time operators page writes durations with ("1day"): the fixed-length units
+    "second": 1_000_000_000,
+    "minute": 60_000_000_000,
+    "hour": 3_600_000_000_000,
+    "day": 86_400_000_000_000,
+    "week": 7 * 86_400_000_000_000,
 }
+# words that look like duration units but are not ones: "2days" would otherwise read as 2 AS days
+_NOT_DURATION_UNITS = frozenset(
+    {"seconds", "minutes", "hours", "days", "weeks", "month", "months", "year", "years", "millisecond",
+     "milliseconds", "microsecond", "microseconds", "nanosecond", "nanoseconds", "sec", "min", "hr", "w", "y"}
+)  # fmt: skip
 MEASURE_VALUE_TYPES = ("bigint", "double", "varchar", "boolean", "timestamp")
 
 _PLACEHOLDER_MARKS = re.compile("__TSL_TABLE_|__TSL_NOW__", re.IGNORECASE)
@@ -149,6 +160,16 @@ def _rewrite(tokens: list[Token], sql: str) -> list[Token]:
             out.extend(_duration_tokens(tok, nxt, sql))
             i += 2
             continue
+        if (
+            tok.token_type == TokenType.NUMBER
+            and nxt is not None
+            and nxt.start == tok.end + 1
+            and nxt.text.lower() in _NOT_DURATION_UNITS
+        ):
+            raise ValidationException(
+                f"{_position(sql, tok.start)}: '{tok.text}{nxt.text}' is not a duration: its unit is one of "
+                "ns, us, ms, s, m, h, d, second, minute, hour, day, week (months and years: INTERVAL '2' MONTH)"
+            )
         if tok.token_type == TokenType.DCOLON:
             prev = out[-1] if out else None
             if prev is None or prev.text.lower() != "measure_value" or nxt is None:

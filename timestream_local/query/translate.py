@@ -27,7 +27,16 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
-from timestream_local.query import arrays, datetimes, interpolation, intervals, numeric, strings, timeseries
+from timestream_local.query import (
+    arrays,
+    datetimes,
+    interpolation,
+    intervals,
+    numeric,
+    strings,
+    timeseries,
+    typeof,
+)
 from timestream_local.query import functions as fn
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
@@ -79,7 +88,7 @@ _TYPE = "tsl_type"  # node.meta key: the scalar type Kinds found the text to set
 _USER_LAMBDA = "tsl_user_lambda"  # node.meta key: a lambda the client wrote (transform(a, x -> ...))
 # the arguments of these are typed on the original tree (see TrinoSemantics)
 _TYPE_USERS = (
-    exp.Div, exp.Mul, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
+    exp.Typeof, exp.Div, exp.Mul, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
     exp.GenerateSeries, exp.Reverse, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd,
 )  # fmt: skip
 MAX_SQL_CHARS = 1_000_000  # the longest DuckDB text a query may translate to
@@ -159,6 +168,8 @@ class _Rewriter:
             return exp.cast(self.now_literal(), exp.DType.TIME)
         if type(node) in numeric.TYPED:
             return numeric.rewrite(node)
+        if isinstance(node, exp.Typeof):
+            return typeof.rewrite(node, self.type_of)
         if isinstance(node, exp.Rand) and node.this is not None:
             return numeric.random_below(node)
         if isinstance(node, exp.Split | exp.StrPosition):
