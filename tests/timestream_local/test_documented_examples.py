@@ -19,6 +19,7 @@ AGGREGATE = f"{GUIDE}/aggregate-functions.html"
 DATE_TIME = f"{GUIDE}/date-time-functions.html"
 ARRAYS = f"{GUIDE}/array-functions.html"
 OPERATORS = f"{GUIDE}/date-time-operators.html"
+REGEX = f"{GUIDE}/regex-functions.html"
 
 LETTERS = "(VALUES (('a', 1)), (('b', 2)), (('c', 3)), (('d', 4))) AS t(c1, c2)"
 
@@ -107,6 +108,18 @@ EXAMPLES = [
         "5 20:00:00.000000000",
     ),
     (OPERATORS, "SELECT typeof(interval '6' day - interval '4' hour)", "VARCHAR", "interval day to second"),
+    (REGEX, r"SELECT regexp_extract_all('example expect complex', 'ex\w')", "ARRAY(VARCHAR)", ["exa", "exp"]),
+    (
+        REGEX,
+        r"SELECT regexp_extract_all('example expect complex', '(ex)(\w)', 2)",
+        "ARRAY(VARCHAR)",
+        ["a", "p"],
+    ),
+    (REGEX, r"SELECT regexp_extract('example expect', 'ex\w')", "VARCHAR", "exa"),
+    (REGEX, r"SELECT regexp_extract('example expect', '(ex)(\w)', 2)", "VARCHAR", "a"),
+    (REGEX, "SELECT regexp_like('example', 'ex')", "BOOLEAN", "true"),
+    # the page shows "example": the text before the removed word, whose trailing space it does not show
+    (REGEX, "SELECT regexp_replace('example expect', 'expect')", "VARCHAR", "example "),
     (DATE_TIME, "SELECT current_timezone()", "VARCHAR", "UTC"),
     (DATE_TIME, "SELECT date(TIMESTAMP '2022-07-07 17:44:43.771000000')", "DATE", "2022-07-07"),
     (DATE_TIME, "SELECT last_day_of_month(TIMESTAMP '2022-07-07 17:44:43.771000000')", "DATE", "2022-07-31"),

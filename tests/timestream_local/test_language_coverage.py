@@ -322,8 +322,8 @@ def test_regular_expression_and_array_additions(query):
     )) == [{"first": "1", "none": None, "grp": "1", "rep": "axbx", "gone": "ab"}]  # fmt: skip
     assert _array(one("SELECT regexp_extract_all('a1b22', '[0-9]+')")) == ["1", "22"]
     assert _array(one("SELECT regexp_split('a1b2c', '[0-9]')")) == ["a", "b", "c"]
-    with pytest.raises(query.exceptions.ValidationException, match="group references"):
-        one("SELECT regexp_replace('a1', '([0-9])', '<$1>')")
+    with pytest.raises(query.exceptions.ValidationException, match="named group references"):
+        one("SELECT regexp_replace('a1', '([0-9])', '<${n}>')")
     assert _array(one("SELECT array_intersect(ARRAY[1, 2, 2, 3], ARRAY[3, 2, 5])")) == ["2", "3"]
     assert _array(one("SELECT array_except(ARRAY[1, 2, 2, 3, NULL], ARRAY[2])")) == ["1", "3", None]
     assert _array(one("SELECT array_union(ARRAY[1, 2], ARRAY[2, 3])")) == ["1", "2", "3"]

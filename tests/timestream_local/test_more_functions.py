@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
+import re
 
 import boto3
 import pytest
@@ -482,3 +483,26 @@ def test_approx_distinct_error_bound_at_and_past_its_limits(query):
     for error in ("0.004", "0.27"):
         _refused(query, f"SELECT approx_distinct(x, {error}) {source}", "e must be a number between")
     _refused(query, f"SELECT approx_percentile(x, 2, 0.5) {source}", "with weights is not supported")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "java", "python"),
+    [
+        ("1a 2b 14m", r"(\d+)([ab]) ", "3c$2 ", r"3c\2 "),  # regexp.html's example
+        ("abc", "(b)", "[$0$1$12]", r"[\g<0>\1\g<1>2]"),  # $12 with one group: group 1, then a 2
+        ("abc", "(b)", r"x\\y\$1", "x\\\\y$1"),  # \\ is a backslash, \$ a dollar sign
+        ("a.b.c", r"\.", "", ""),
+    ],
+)
+def test_regexp_replace_reads_javas_replacement_syntax(query, text, pattern, java, python):
+    expected = re.sub(pattern, python, text)
+    assert _row(query, f"SELECT regexp_replace('{text}', '{pattern}', '{java}')") == [expected]
+
+
+@pytest.mark.parametrize(
+    ("replacement", "message"),
+    [("$2", "No group 2"), ("${n}", "named group references"), ("$x", "Illegal group reference"),
+     ("x\\", "character to be escaped is missing")],
+)  # fmt: skip
+def test_regexp_replace_refuses_what_java_would_refuse(query, replacement, message):
+    _refused(query, f"SELECT regexp_replace('abc', '(b)', '{replacement}')", message)

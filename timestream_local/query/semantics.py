@@ -19,7 +19,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from timestream_local.query import functions as fn
-from timestream_local.query import intervals
+from timestream_local.query import intervals, strings
 from timestream_local.query.kinds import (
     ARRAY,
     BOOLEAN,
@@ -191,15 +191,15 @@ class TrinoSemantics:
             return fn.REGEXP_SPLIT, [node.this, node.expression]
         if isinstance(node, exp.RegexpReplace):
             replacement = args.get("replacement") or exp.Literal.string("")
-            if not (isinstance(replacement, exp.Literal) and replacement.is_string) or any(
-                c in replacement.name for c in "$\\"
-            ):
+            if not (isinstance(replacement, exp.Literal) and replacement.is_string):
                 raise fail(
                     node,
-                    "regexp_replace(): only a literal replacement without group references ($1) or "
-                    "backslashes is supported (Java's and DuckDB's replacement syntaxes differ)",
+                    "regexp_replace(): the replacement must be a string literal (Java's and DuckDB's replacement "
+                    "syntaxes differ, so it is read before the query runs)",
                 )
-            return fn.REGEXP_REPLACE, [node.this, node.expression, replacement]
+            pattern = node.expression.name if isinstance(node.expression, exp.Literal) else None
+            rewrite = strings.java_replacement(node, replacement.name, pattern)
+            return fn.REGEXP_REPLACE, [node.this, node.expression, exp.Literal.string(rewrite)]
         return None, []
 
     # -- arithmetic

@@ -1,14 +1,17 @@
 """String functions whose optional arguments sqlglot's DuckDB output would drop or refuse: split
 with a limit (and split's refusal of an empty delimiter) and strpos with an instance, with Trino's
-meaning (StringFunctions.split and stringPosition). Each DuckDB text is a registered constant
+meaning (StringFunctions.split and stringPosition); and regexp_replace's replacement, read from Java's
+syntax into RE2's. Each DuckDB text is a registered constant
 template (see functions.TEMPLATES), with no hole inside a lambda's body.
 """
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
-from timestream_local.query.syntax import Raw
+from timestream_local.query.syntax import Raw, fail
 
 _EMPTY_DELIMITER = "WHEN {1} = '' THEN error('The delimiter may not be the empty string') "
 SPLIT = "CASE " + _EMPTY_DELIMITER + "ELSE str_split({0}, {1}) END"
@@ -46,3 +49,51 @@ def rewrite(node: exp.Split | exp.StrPosition) -> exp.Expr:
     if occurrence is None or node.args.get("position") is not None:
         return node
     return Raw(template=STRPOS_INSTANCE, expressions=[node.this, node.args["substr"], occurrence])
+
+
+def _group_count(pattern: str) -> int | None:
+    """How many capturing groups a (Java-syntax) pattern has, where Python's engine reads it the same
+    way; None when it cannot tell."""
+    try:
+        return re.compile(pattern).groups
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+def java_replacement(node: exp.Expr, text: str, pattern: str | None) -> str:
+    """A regexp_replace replacement in Java's syntax ($g for group g, \\x for a literal x) in RE2's
+    (\\g for group g, \\\\ for a backslash). RE2 knows groups 0 to 9 only; named groups (${name}) and
+    groups the pattern does not have are refused, as Java refuses the latter."""
+    groups = _group_count(pattern) if pattern is not None else None
+    if groups is not None and groups > 9 and "$" in text:
+        raise fail(
+            node, "regexp_replace(): group references in a pattern of more than 9 groups are not supported"
+        )
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            if i + 1 == len(text):
+                raise fail(
+                    node, "regexp_replace(): character to be escaped is missing at the end of the replacement"
+                )
+            escaped = text[i + 1]
+            out.append("\\\\" if escaped == "\\" else escaped)
+            i += 2
+        elif char == "$":
+            following = text[i + 1 : i + 2]
+            if following == "{":
+                raise fail(node, "regexp_replace(): named group references (${name}) are not supported")
+            if not following.isdigit() or not following.isascii():
+                raise fail(
+                    node, "regexp_replace(): Illegal group reference: $ must be followed by a group number"
+                )
+            if groups is not None and int(following) > groups:
+                raise fail(node, f"regexp_replace(): No group {following}")
+            out.append("\\" + following)
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
