@@ -63,6 +63,9 @@ def day_second(microseconds: int) -> str:
         ("SELECT interval '5' month / 2", int(5 / 2)),
         ("SELECT interval '1' year / 2.5", int(12 / 2.5)),
         ("SELECT x FROM (SELECT interval '1' year + interval '11' month AS x)", 23),
+        # a VALUES column has its first row's type
+        ("SELECT max(x) FROM (VALUES interval '1' year, interval '2' month) AS t(x)", 12),
+        ("SELECT x FROM (VALUES (interval '3' month, 1)) AS t(x, y)", 3),
     ],
 )
 def test_year_to_month_intervals(query, sql, months):

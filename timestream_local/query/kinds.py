@@ -161,6 +161,11 @@ class Kinds:
                 if qualifier:
                     return SCALAR
                 continue
+            if isinstance(source, Scope) and isinstance(source.expression, exp.Values):
+                found = _values_column(source.expression, wanted)
+                if found is not None:
+                    return self.of(found, depth + 1)
+                continue
             if not isinstance(source, Scope) or not isinstance(source.expression, exp.Query):
                 continue
             for projection in source.expression.selects:
@@ -270,6 +275,11 @@ class Kinds:
                 if qualifier or len(scope.sources) == 1:
                     return _COLUMN_TYPES.get(column.name, UNKNOWN)
                 continue
+            if isinstance(source, Scope) and isinstance(source.expression, exp.Values):
+                found = _values_column(source.expression, wanted)
+                if found is not None:
+                    return self.scalar_type(found, depth + 1)
+                continue
             if not isinstance(source, Scope) or not isinstance(source.expression, exp.Query):
                 continue
             for projection in source.expression.selects:
@@ -288,6 +298,18 @@ def interval_type(node: exp.Expr) -> str:
         unit = unit.this
     name = unit.name.upper() if unit is not None else ""
     return YEAR_TO_MONTH if name.rstrip("S") in _YEAR_MONTH_UNITS else DAY_TO_SECOND
+
+
+def _values_column(values: exp.Values, wanted: str) -> exp.Expr | None:
+    """The first row's expression for a column of ``(VALUES ...) AS t(a, b)``, None if not named so."""
+    alias = values.args.get("alias")
+    names = [column.name.lower() for column in (alias.columns if alias is not None else [])]
+    if wanted not in names or not values.expressions:
+        return None
+    row = values.expressions[0]
+    cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+    index = names.index(wanted)
+    return cells[index] if index < len(cells) else None
 
 
 def _argument(node: exp.Expr | None) -> exp.Expr | None:
