@@ -2,6 +2,11 @@
 
 Everything not listed here is refused with a ValidationException naming it: a clear "not
 supported" is always better than an answer that differs from Timestream's.
+
+This module passes 400 lines because it is the one registry: what validation accepts and every
+DuckDB text the translation may write (TEMPLATES). Functions that need more than a template or two
+live in a module of their concern (timeseries, interpolation, intervals, numeric, datetimes, arrays,
+strings, typeof), whose templates are registered here.
 """
 
 from __future__ import annotations
