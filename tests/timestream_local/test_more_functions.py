@@ -298,6 +298,7 @@ def test_to_iso8601(query):
         ("EEEE, MMMM d, yyyy hh a", "%A, %B {day}, %Y %I %p"),
         ("EEE MMM dd ''yy Z z", "%a %b %d '{yy} +0000 UTC"),
         ("D DDD ww e", "{doy} %j %V {dow}"),
+        ("xxxx-'W'ww", "%G-W%V"),
     ],
 )
 def test_format_datetime(query, pattern, python):
@@ -313,7 +314,8 @@ def test_format_datetime(query, pattern, python):
 
 
 @pytest.mark.parametrize(("pattern", "message"), [("G", "pattern letter G"), ("SS", "SS is not supported"),
-                                                  ("ddd", "ddd is not supported"), ("'open", "unclosed quote")])  # fmt: skip
+                                                  ("ddd", "ddd is not supported"), ("'open", "unclosed quote"),
+                                                  ("xx", "xx is not supported")])  # fmt: skip
 def test_format_datetime_refuses_what_it_cannot_write(query, pattern, message):
     quoted = pattern.replace("'", "''")
     _refused(query, f"SELECT format_datetime(TIMESTAMP '2026-03-07 04:05:06', '{quoted}')", message)
@@ -409,6 +411,11 @@ def test_zip_with(query):
         "zip_with(ARRAY[1, 2], ARRAY[3, 4], (x, y) -> x * 10)"
     ))  # fmt: skip
     assert got == [[None if s is None else str(s) for s in sums], ["ca", "db"], ["10", "20"]]
+    # nested, and reading a column of the row
+    assert _row(query, (
+        "SELECT zip_with(zip_with(ARRAY[1], ARRAY[2], (x, y) -> x + y), ARRAY[5], (x, y) -> x * y + c) "
+        "FROM (VALUES 100) AS t(c)"
+    )) == [[str((1 + 2) * 5 + 100)]]  # fmt: skip
     _refused(
         query, "SELECT zip_with(ARRAY[1], ARRAY[2], x -> x)", "zip_with() takes two arrays and a function"
     )

@@ -51,7 +51,7 @@ TEMPLATES = frozenset({TO_ISO8601, FORMAT_DATETIME, DATE_PARSE, PARSE_DURATION})
 # -- Joda-Time patterns (format_datetime): letter -> {count: strftime}; the largest count listed
 # applies to longer runs. Every instant is UTC, so zones are written as constants.
 _JODA: dict[str, dict[int, str]] = {
-    "y": {1: "%Y", 2: "%y", 3: "%Y"}, "Y": {1: "%Y", 2: "%y", 3: "%Y"}, "x": {1: "%G"},
+    "y": {1: "%Y", 2: "%y", 3: "%Y"}, "Y": {1: "%Y", 2: "%y", 3: "%Y"}, "x": {1: "%G", 4: "%G"},
     "M": {1: "%-m", 2: "%m", 3: "%b", 4: "%B"}, "d": {1: "%-d", 2: "%d"}, "D": {1: "%-j", 3: "%j"},
     "H": {1: "%-H", 2: "%H"}, "h": {1: "%-I", 2: "%I"}, "m": {1: "%-M", 2: "%M"}, "s": {1: "%-S", 2: "%S"},
     "S": {3: "%g"}, "a": {1: "%p"}, "E": {1: "%a", 4: "%A"}, "e": {1: "%u"}, "w": {2: "%V"},
@@ -64,7 +64,7 @@ def _joda_run(node: exp.Expr, letter: str, count: int) -> str:
     if counts is None:
         raise fail(node, f"format_datetime(): the pattern letter {letter} is not supported")
     fitting = [c for c in counts if c <= count]
-    exact = letter in "SD" or (letter in "dHhmswe" and count > max(counts))  # Joda would pad to the count
+    exact = letter in "SDx" or (letter in "dHhmswe" and count > max(counts))  # Joda would pad to the count
     if (exact and count not in counts) or not fitting:
         raise fail(node, f"format_datetime(): {letter * count} is not supported")
     return counts[max(fitting)]

@@ -561,7 +561,9 @@ def _raw_sql(self: _Generator, expression: Raw) -> str:
         # templates put arguments next to operators: keep each one whole
         whole = isinstance(arg, (exp.Column, exp.Literal, exp.Null, exp.Subquery, Raw))
         rendered[str(i)] = text if whole else f"({text})"
-        if arg.find(exp.Column, exp.Identifier, exp.Subquery) is None:
+        # a lambda goes in place, never into a bound struct (DuckDB has no lambda values); its
+        # parameters are the client's or the translator's own (__tsl_...), which no template binds
+        if isinstance(arg, exp.Lambda) or arg.find(exp.Column, exp.Identifier, exp.Subquery) is None:
             constants.add(str(i))
     sql = fn.bind(template, rendered, frozenset(constants))
     self.tsl_written += len(sql)
