@@ -168,3 +168,14 @@ def test_row_values_and_their_named_fields(query):
         query.exceptions.ValidationException, match="a ROW type's fields take a name and a type"
     ):
         query.query(QueryString="SELECT CAST(1 AS ROW(n BIGINT NOT NULL))")
+
+
+def test_a_parenthesised_list_is_a_row(query):
+    """(1, 'a') is a row as ROW(1, 'a') is (Trino's row constructor), its fields read positionally,
+    a timestamp field printed as a timestamp; it came back as the text '(1, a)'."""
+    page = query.query(QueryString="SELECT (1, TIMESTAMP '2020-01-02 03:04:05', 'a')")
+    fields = page["ColumnInfo"][0]["Type"]["RowColumnInfo"]
+    assert [f["Type"]["ScalarType"] for f in fields] == ["INTEGER", "TIMESTAMP", "VARCHAR"]
+    assert page["Rows"][0]["Data"][0]["RowValue"]["Data"] == [
+        {"ScalarValue": "1"}, {"ScalarValue": "2020-01-02 03:04:05.000000000"}, {"ScalarValue": "a"},
+    ]  # fmt: skip

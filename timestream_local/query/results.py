@@ -69,10 +69,12 @@ def shape_of(duck_type: Any) -> Shape:
                 value = child.children[1][1]
                 return Shape("timeseries", children=(("", value),), needs_sql=True)
         return Shape("array", children=(("", child),), needs_sql=child.needs_sql)
-    if kind == "struct":
+    if kind in ("struct", "tuple"):  # a tuple is DuckDB's row of unnamed fields: (1, 'a')
         if [name for name, _ in duck_type.children] == [YEAR_MONTH_FIELD]:
             return _YEAR_MONTH
-        fields = tuple((name, shape_of(child)) for name, child in duck_type.children)
+        fields = tuple(
+            (name or f"_{i}", shape_of(child)) for i, (name, child) in enumerate(duck_type.children)
+        )
         return Shape("row", children=fields, needs_sql=any(s.needs_sql for _, s in fields))
     return _SCALARS.get(kind, _AS_TEXT_SHAPE)
 
@@ -105,9 +107,9 @@ def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
     if shape.kind == "array":
         return f"list_transform({expr}, lambda {var}: {_fix_sql(var, shape.children[0][1], depth + 1)})"
     if shape.kind == "row":
-        fields = ", ".join(
-            f"{quote(name)} := {_fix_sql(f'({expr}).{quote(name)}', child, depth + 1)}"
-            for name, child in shape.children
+        fields = ", ".join(  # each field by position: a tuple's fields have no names
+            f"{quote(name)} := {_fix_sql(f'struct_extract_at(({expr}), {i})', child, depth + 1)}"
+            for i, (name, child) in enumerate(shape.children, start=1)
         )
         return f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE struct_pack({fields}) END"
     if shape.scalar == "TIMESTAMP":
