@@ -6,10 +6,12 @@
     result.rows         # [{"Data": [{"ScalarValue": "42"}, {"NullValue": True}, ...]}, ...]
 
 Modules: ``lexer`` (duration literals, measure_value::type, parsing), ``validate`` (what is
-refused), ``kinds`` (time series vs arrays), ``translate`` (Timestream -> DuckDB SQL), ``functions``
-(the supported functions and the DuckDB text of Timestream's own), ``syntax`` (shared helpers),
-``results`` (wire format), ``metadata`` (SHOW DATABASES / SHOW TABLES), ``engine`` (execution,
-caches, timeout, error mapping).
+refused), ``kinds`` (time series vs arrays, scalar types), ``translate`` (Timestream -> DuckDB SQL),
+``functions`` (the supported functions and the registry of every DuckDB text), ``semantics``
+(Trino's meaning of built-ins), and by concern ``timeseries``, ``interpolation``, ``intervals``,
+``numeric``, ``datetimes``, ``arrays``, ``strings``, ``typeof``; ``syntax`` (shared helpers),
+``guard`` (DuckDB's own check of the final SQL), ``results`` (wire format), ``metadata`` (SHOW /
+DESCRIBE), ``prepared`` and ``engine`` (execution, caches, timeout, error mapping).
 """
 
 from timestream_local.query.engine import (

@@ -84,7 +84,8 @@ FUNCTIONS = frozenset(
         "isinf", "isfinite", "unicode", "hamming", "millisecond", "regr_slope",
         "regr_intercept", "bit_and", "bit_or", "&", "|", "xor", "~", "list_has_any", "list_position",
         "list_contains", "list_slice", "regexp_extract_all", "regexp_replace", "string_split_regex", "dayofmonth", "list_count", "list_append",
-        "list_prepend", "list_reverse",
+        "list_prepend", "list_reverse", "to_base", "bit_count", "skewness", "kurtosis", "list_zip",
+        "struct_extract_at", "strptime", "try_strptime", "repeat",
     }
 )  # fmt: skip
 

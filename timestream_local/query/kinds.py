@@ -31,6 +31,8 @@ VARCHAR = "varchar"
 BOOLEAN = "boolean"
 DATE = "date"
 TIMESTAMP = "timestamp"
+YEAR_TO_MONTH = "interval year to month"  # INTERVAL '2' YEAR, INTERVAL '2-7' YEAR TO MONTH
+DAY_TO_SECOND = "interval day to second"  # INTERVAL '1' DAY, durations such as 30s
 NUMERIC = (INTEGER, FLOATING, DECIMAL)
 
 _CAST_TYPES = {
@@ -56,16 +58,18 @@ _RETURNS: dict[type[exp.Expr], str] = {
     **dict.fromkeys((exp.Count, exp.CountIf, exp.ApproxDistinct, exp.Length, exp.StrPosition,
                      exp.Levenshtein, exp.ArraySize, exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile,
                      exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minute, exp.Second, exp.DayOfWeekIso,
-                     exp.DayOfYear, exp.WeekOfYear, exp.Quarter, exp.Extract, exp.DateDiff), INTEGER),
+                     exp.DayOfYear, exp.WeekOfYear, exp.Quarter, exp.Extract, exp.DateDiff, exp.FromBase,
+                     exp.WidthBucket), INTEGER),
     **dict.fromkeys((exp.Pow, exp.Sqrt, exp.Cbrt, exp.Exp, exp.Ln, exp.Log, exp.Degrees, exp.Radians,
                      exp.Pi, exp.Rand, exp.TimeToUnix, exp.PercentRank, exp.CumeDist, exp.Stddev,
                      exp.StddevPop, exp.StddevSamp, exp.Variance, exp.VariancePop, exp.Corr,
-                     exp.CovarPop, exp.CovarSamp), FLOATING),
+                     exp.CovarPop, exp.CovarSamp, exp.Skewness, exp.Kurtosis), FLOATING),
     **dict.fromkeys((exp.Lower, exp.Upper, exp.Concat, exp.Substring, exp.Replace, exp.Trim, exp.Pad,
-                     exp.SplitPart, exp.Chr, exp.TimeToStr, exp.ArrayToString), VARCHAR),
+                     exp.SplitPart, exp.Chr, exp.TimeToStr, exp.ArrayToString, exp.Typeof), VARCHAR),
     **dict.fromkeys((exp.Predicate, exp.Connector, exp.Not, exp.StartsWith, exp.RegexpLike,
                      exp.ArrayContains, exp.LogicalAnd, exp.LogicalOr), BOOLEAN),
-    **dict.fromkeys((exp.UnixToTime, exp.FromISO8601Timestamp, exp.CurrentTimestamp), TIMESTAMP),
+    **dict.fromkeys((exp.UnixToTime, exp.FromISO8601Timestamp, exp.CurrentTimestamp, exp.Localtimestamp,
+                     exp.StrToTime), TIMESTAMP),
     **dict.fromkeys((exp.CurrentDate, exp.Date), DATE),
 }  # fmt: skip
 # functions whose result has the type of their first argument
@@ -76,8 +80,10 @@ _SAME_AS_ARGUMENT = (
 )  # fmt: skip
 _TIMESTREAM_RETURNS = {
     "bin": TIMESTAMP, "ago": TIMESTAMP, "from_milliseconds": TIMESTAMP, "from_nanoseconds": TIMESTAMP,
-    "to_milliseconds": INTEGER, "to_nanoseconds": INTEGER,
+    "to_milliseconds": INTEGER, "to_nanoseconds": INTEGER, "to_base": VARCHAR, "bit_count": INTEGER,
+    "to_iso8601": VARCHAR, "format_datetime": VARCHAR, "parse_duration": DAY_TO_SECOND,
 }  # fmt: skip
+_TIMESTREAM_ARRAYS = ("ngrams", "zip", "zip_with")
 
 
 class Kinds:
@@ -115,9 +121,11 @@ class Kinds:
             if name.startswith("interpolate_"):
                 second = node.expressions[1] if len(node.expressions) > 1 else None
                 return TIMESERIES if self.of(second, depth + 1) in (ARRAY, UNKNOWN) else SCALAR
-            return SCALAR
+            if name == "parse_duration":
+                return INTERVAL
+            return ARRAY if name in _TIMESTREAM_ARRAYS else SCALAR
         if isinstance(node, (exp.Repeat, exp.RegexpExtractAll, exp.RegexpSplit, exp.ArrayIntersect,
-                             exp.ArrayExcept, exp.ArrayRemove, exp.ArraySlice)):  # fmt: skip
+                             exp.ArrayExcept, exp.ArrayRemove, exp.ArraySlice, exp.Shuffle)):  # fmt: skip
             return ARRAY
         if isinstance(node, (exp.GenerateSeries, exp.Array, exp.ArrayAgg, exp.Split, exp.ArrayDistinct,
                              exp.Transform, exp.Flatten)):  # fmt: skip
@@ -153,6 +161,11 @@ class Kinds:
                 if qualifier:
                     return SCALAR
                 continue
+            if isinstance(source, Scope) and isinstance(source.expression, exp.Values):
+                found = _values_column(source.expression, wanted)
+                if found is not None:
+                    return self.of(found, depth + 1)
+                continue
             if not isinstance(source, Scope) or not isinstance(source.expression, exp.Query):
                 continue
             for projection in source.expression.selects:
@@ -183,6 +196,8 @@ class Kinds:
             return DECIMAL if "." in text else INTEGER
         if isinstance(node, exp.Boolean):
             return BOOLEAN
+        if isinstance(node, exp.Interval) or is_duration(node):
+            return interval_type(node)
         if isinstance(node, (exp.Cast, exp.TryCast)):
             return _CAST_TYPES.get(node.to.this, UNKNOWN)
         if isinstance(node, exp.Column):
@@ -199,8 +214,8 @@ class Kinds:
             if isinstance(node, exp.Avg):
                 return FLOATING if inner in (INTEGER, FLOATING) else UNKNOWN
             return inner if inner in (INTEGER, FLOATING) else UNKNOWN
-        if isinstance(node, _SAME_AS_ARGUMENT):
-            return self.scalar_type(_argument(node.this), depth + 1)
+        if isinstance(node, _SAME_AS_ARGUMENT) or (isinstance(node, exp.Rand) and node.this is not None):
+            return self.scalar_type(_argument(node.this), depth + 1)  # random(n) has n's type
         if isinstance(node, (exp.Coalesce, exp.Greatest, exp.Least, exp.Nullif, exp.If, exp.Case)):
             return self._common(node, depth)
         for klass, result in _RETURNS.items():
@@ -214,6 +229,13 @@ class Kinds:
             if FLOATING in (left, right):
                 return FLOATING
             return DECIMAL if DECIMAL in (left, right) else INTEGER
+        intervals = {left, right} & {YEAR_TO_MONTH, DAY_TO_SECOND}
+        if isinstance(node, (exp.Add, exp.Sub)) and left == right and intervals:
+            return left  # interval +- interval of the same kind
+        if isinstance(node, (exp.Mul, exp.Div)) and len(intervals) == 1:
+            other = right if left in intervals else left
+            if other in NUMERIC and (isinstance(node, exp.Mul) or left in intervals):
+                return intervals.pop()  # interval * number, number * interval, interval / number
         if isinstance(node, (exp.Add, exp.Sub)):
             # date/timestamp +- interval keeps the date or timestamp (the translation sees to it)
             for side, other in ((left, node.expression), (right, node.this)):
@@ -253,12 +275,41 @@ class Kinds:
                 if qualifier or len(scope.sources) == 1:
                     return _COLUMN_TYPES.get(column.name, UNKNOWN)
                 continue
+            if isinstance(source, Scope) and isinstance(source.expression, exp.Values):
+                found = _values_column(source.expression, wanted)
+                if found is not None:
+                    return self.scalar_type(found, depth + 1)
+                continue
             if not isinstance(source, Scope) or not isinstance(source.expression, exp.Query):
                 continue
             for projection in source.expression.selects:
                 if projection.alias_or_name.lower() == wanted:
                     return self.scalar_type(projection, depth + 1)
         return UNKNOWN
+
+
+_YEAR_MONTH_UNITS = ("YEAR", "MONTH")
+
+
+def interval_type(node: exp.Expr) -> str:
+    """YEAR_TO_MONTH or DAY_TO_SECOND for an INTERVAL literal (by its first unit) or a duration."""
+    unit = node.args.get("unit") if isinstance(node, exp.Interval) else None
+    if isinstance(unit, exp.IntervalSpan):
+        unit = unit.this
+    name = unit.name.upper() if unit is not None else ""
+    return YEAR_TO_MONTH if name.rstrip("S") in _YEAR_MONTH_UNITS else DAY_TO_SECOND
+
+
+def _values_column(values: exp.Values, wanted: str) -> exp.Expr | None:
+    """The first row's expression for a column of ``(VALUES ...) AS t(a, b)``, None if not named so."""
+    alias = values.args.get("alias")
+    names = [column.name.lower() for column in (alias.columns if alias is not None else [])]
+    if wanted not in names or not values.expressions:
+        return None
+    row = values.expressions[0]
+    cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+    index = names.index(wanted)
+    return cells[index] if index < len(cells) else None
 
 
 def _argument(node: exp.Expr | None) -> exp.Expr | None:

@@ -36,12 +36,24 @@ UNIT_NANOSECONDS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
     "d": 86_400_000_000_000,
+    # the words AWS's date/time operators page writes durations with ("1day"): the fixed-length units
+    "second": 1_000_000_000,
+    "minute": 60_000_000_000,
+    "hour": 3_600_000_000_000,
+    "day": 86_400_000_000_000,
+    "week": 7 * 86_400_000_000_000,
 }
+# words that look like duration units but are not ones: "2days" would otherwise read as 2 AS days
+_NOT_DURATION_UNITS = frozenset(
+    {"seconds", "minutes", "hours", "days", "weeks", "month", "months", "year", "years", "millisecond",
+     "milliseconds", "microsecond", "microseconds", "nanosecond", "nanoseconds", "sec", "min", "hr", "w", "y"}
+)  # fmt: skip
 MEASURE_VALUE_TYPES = ("bigint", "double", "varchar", "boolean", "timestamp")
 
 _PLACEHOLDER_MARKS = re.compile("__TSL_TABLE_|__TSL_NOW__", re.IGNORECASE)
 _DIALECT = Trino()
 RAW_FORMAT = "tsl_raw_format"  # node.meta key: date_format's format is the client's own text
+WRITTEN_NAME = "tsl_written_name"  # node.meta key: the function name the client wrote (lower case)
 
 
 def _date_format(args: list) -> exp.TimeToStr:
@@ -50,11 +62,37 @@ def _date_format(args: list) -> exp.TimeToStr:
     return node
 
 
-class _Parser(Trino.Parser):
-    """Trino's parser, but date_format keeps its format as the client wrote it: sqlglot would rewrite
-    it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning."""
+def _date_parse(args: list) -> exp.StrToTime:
+    node = exp.StrToTime(this=seq_get(args, 0), format=seq_get(args, 1))
+    node.meta[RAW_FORMAT] = True
+    return node
 
-    FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format}  # noqa: RUF012
+
+_WRAPPERS = (exp.Window, exp.IgnoreNulls, exp.RespectNulls, exp.Filter)
+
+
+class _Parser(Trino.Parser):
+    """Trino's parser, but date_format and date_parse keep their format as the client wrote it: sqlglot would rewrite
+    it into its own notation, where some of Trino's specifiers (%v, %f, %u ...) lose their meaning.
+    Each function call also notes the name the client wrote (meta WRITTEN_NAME, lower case): sqlglot
+    reads other dialects' names for the same node (last_day, len, arg_max ...), which Timestream does
+    not know, and validation refuses those by name."""
+
+    FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format, "DATE_PARSE": _date_parse}  # noqa: RUF012
+
+    def _parse_function_call(self, *args: object, **kwargs: object) -> exp.Expr | None:
+        token, following = self._curr, self._next
+        result = super()._parse_function_call(*args, **kwargs)
+        if result is None or token is None or following is None or following.token_type != TokenType.L_PAREN:
+            return result
+        call = result
+        while isinstance(call, _WRAPPERS):  # a window, IGNORE NULLS or FILTER may wrap the call
+            call = call.this
+        if isinstance(call, exp.Expr):
+            call.meta.setdefault(WRITTEN_NAME, token.text.lower())
+            if isinstance(call, exp.Func) and "line" not in call.meta:  # messages point at the name
+                call.update_positions(token)
+        return result
 
 
 # sqlglot warns when it falls back to an opaque "Command" for a statement it cannot parse; such
@@ -122,6 +160,16 @@ def _rewrite(tokens: list[Token], sql: str) -> list[Token]:
             out.extend(_duration_tokens(tok, nxt, sql))
             i += 2
             continue
+        if (
+            tok.token_type == TokenType.NUMBER
+            and nxt is not None
+            and nxt.start == tok.end + 1
+            and nxt.text.lower() in _NOT_DURATION_UNITS
+        ):
+            raise ValidationException(
+                f"{_position(sql, tok.start)}: '{tok.text}{nxt.text}' is not a duration: its unit is one of "
+                "ns, us, ms, s, m, h, d, second, minute, hour, day, week (months and years: INTERVAL '2' MONTH)"
+            )
         if tok.token_type == TokenType.DCOLON:
             prev = out[-1] if out else None
             if prev is None or prev.text.lower() != "measure_value" or nxt is None:

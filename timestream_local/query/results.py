@@ -17,6 +17,7 @@ import msgspec
 
 from timestream_local.catalog import quote
 from timestream_local.models import format_ns
+from timestream_local.query.intervals import YEAR_MONTH_FIELD
 
 _INTEGER = {"tinyint", "smallint", "integer", "utinyint", "usmallint"}
 _BIGINT = {"bigint", "hugeint", "uinteger", "ubigint", "uhugeint"}
@@ -55,6 +56,7 @@ _SCALARS: dict[str, Shape] = {
     "null": Shape("scalar", "UNKNOWN"),
 }
 _AS_TEXT_SHAPE = Shape("scalar", "VARCHAR", needs_sql=True)  # uuid, blob, enum, map...: sent as text
+_YEAR_MONTH = Shape("scalar", "INTERVAL_YEAR_TO_MONTH", needs_sql=True)  # see query/intervals.py
 
 
 def shape_of(duck_type: Any) -> Shape:
@@ -67,8 +69,12 @@ def shape_of(duck_type: Any) -> Shape:
                 value = child.children[1][1]
                 return Shape("timeseries", children=(("", value),), needs_sql=True)
         return Shape("array", children=(("", child),), needs_sql=child.needs_sql)
-    if kind == "struct":
-        fields = tuple((name, shape_of(child)) for name, child in duck_type.children)
+    if kind in ("struct", "tuple"):  # a tuple is DuckDB's row of unnamed fields: (1, 'a')
+        if [name for name, _ in duck_type.children] == [YEAR_MONTH_FIELD]:
+            return _YEAR_MONTH
+        fields = tuple(
+            (name or f"_{i}", shape_of(child)) for i, (name, child) in enumerate(duck_type.children)
+        )
         return Shape("row", children=fields, needs_sql=any(s.needs_sql for _, s in fields))
     return _SCALARS.get(kind, _AS_TEXT_SHAPE)
 
@@ -101,9 +107,9 @@ def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
     if shape.kind == "array":
         return f"list_transform({expr}, lambda {var}: {_fix_sql(var, shape.children[0][1], depth + 1)})"
     if shape.kind == "row":
-        fields = ", ".join(
-            f"{quote(name)} := {_fix_sql(f'({expr}).{quote(name)}', child, depth + 1)}"
-            for name, child in shape.children
+        fields = ", ".join(  # each field by position: a tuple's fields have no names
+            f"{quote(name)} := {_fix_sql(f'struct_extract_at(({expr}), {i})', child, depth + 1)}"
+            for i, (name, child) in enumerate(shape.children, start=1)
         )
         return f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE struct_pack({fields}) END"
     if shape.scalar == "TIMESTAMP":
@@ -112,6 +118,9 @@ def _fix_sql(expr: str, shape: Shape, depth: int = 0) -> str:  # noqa: PLR0911
         return f"CAST({expr} AS DOUBLE)"
     if shape.scalar == "TIME":
         return f"CAST(epoch_us(CAST({expr} AS TIME)) * 1000 AS BIGINT)"  # microseconds, as DuckDB keeps
+    if shape.scalar == "INTERVAL_YEAR_TO_MONTH":
+        months = f"({expr}).{quote(YEAR_MONTH_FIELD)}"
+        return f"datepart('year', {months}) * 12 + datepart('month', {months})"
     if shape.scalar == "INTERVAL_DAY_TO_SECOND":
         return (
             f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE struct_pack("
@@ -174,6 +183,13 @@ def _format_interval(value: dict[str, int]) -> str:
     return f"{sign}{days} {_format_time_ns(rest)}"
 
 
+def _format_year_month(months: int) -> str:
+    """INTERVAL YEAR TO MONTH as Trino prints it: ``2-7``, ``-1-2``."""
+    sign = "-" if months < 0 else ""
+    years, rest = divmod(abs(months), 12)
+    return f"{sign}{years}-{rest}"
+
+
 def _scalar_text(shape: Shape) -> Callable[[Any], str]:  # noqa: PLR0911
     scalar = shape.scalar
     if scalar in ("BIGINT", "INTEGER"):
@@ -190,6 +206,8 @@ def _scalar_text(shape: Shape) -> Callable[[Any], str]:  # noqa: PLR0911
         return _format_time_ns
     if scalar == "INTERVAL_DAY_TO_SECOND":
         return _format_interval
+    if scalar == "INTERVAL_YEAR_TO_MONTH":
+        return lambda v: _format_year_month(int(v))
     return str
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from timestream_local.query import functions as fn
+from timestream_local.query import intervals, strings
 from timestream_local.query.kinds import (
     ARRAY,
     BOOLEAN,
@@ -30,6 +31,7 @@ from timestream_local.query.kinds import (
     TIMESTAMP,
     UNKNOWN,
     VARCHAR,
+    YEAR_TO_MONTH,
 )
 from timestream_local.query.lexer import RAW_FORMAT
 from timestream_local.query.syntax import Raw, date_unit, duration_ns, fail, node_name, strftime_format
@@ -78,7 +80,7 @@ class TrinoSemantics:
         self.type_of = type_of
         self.kind_of = kind_of
 
-    def rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911
+    def rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911, PLR0912
         if isinstance(node, exp.Div):
             return self._divide(node)
         if isinstance(node, (exp.Ceil, exp.Floor)):
@@ -95,7 +97,10 @@ class TrinoSemantics:
         if isinstance(node, (exp.DPipe, exp.Concat)):
             return self._concat(node)
         if isinstance(node, (exp.Add, exp.Sub)):
+            intervals.refuse_mix(node, self.type_of(node.this), self.type_of(node.expression))
             return self._plus_interval(node)
+        if isinstance(node, exp.Mul):
+            return self._times(node)
         if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
             return self._date_trunc(node)
         if isinstance(node, exp.DateAdd):
@@ -186,21 +191,31 @@ class TrinoSemantics:
             return fn.REGEXP_SPLIT, [node.this, node.expression]
         if isinstance(node, exp.RegexpReplace):
             replacement = args.get("replacement") or exp.Literal.string("")
-            if not (isinstance(replacement, exp.Literal) and replacement.is_string) or any(
-                c in replacement.name for c in "$\\"
-            ):
+            if not (isinstance(replacement, exp.Literal) and replacement.is_string):
                 raise fail(
                     node,
-                    "regexp_replace(): only a literal replacement without group references ($1) or "
-                    "backslashes is supported (Java's and DuckDB's replacement syntaxes differ)",
+                    "regexp_replace(): the replacement must be a string literal (Java's and DuckDB's replacement "
+                    "syntaxes differ, so it is read before the query runs)",
                 )
-            return fn.REGEXP_REPLACE, [node.this, node.expression, replacement]
+            pattern = node.expression.name if isinstance(node.expression, exp.Literal) else None
+            rewrite = strings.java_replacement(node, replacement.name, pattern)
+            return fn.REGEXP_REPLACE, [node.this, node.expression, exp.Literal.string(rewrite)]
         return None, []
 
     # -- arithmetic
 
+    def _times(self, node: exp.Mul) -> exp.Expr:
+        """A year-month interval times a number stays whole months."""
+        if self.type_of(node.this) == YEAR_TO_MONTH:
+            return intervals.scale(node, node.this, node.expression)
+        if self.type_of(node.expression) == YEAR_TO_MONTH:
+            return intervals.scale(node, node.expression, node.this)
+        return node
+
     def _divide(self, node: exp.Div) -> exp.Expr:
         left, right = self.type_of(node.this), self.type_of(node.expression)
+        if left == YEAR_TO_MONTH:
+            return intervals.scale(node, node.this, node.expression)
         if FLOATING in (left, right) or self.kind_of(node.this) == INTERVAL:
             template = fn.DIVIDE_FLOATING
         elif left in (INTEGER, DECIMAL) and right in (INTEGER, DECIMAL):
@@ -444,6 +459,11 @@ def _whole_days(interval: exp.Expr) -> bool:
     if isinstance(interval, exp.Interval) and interval.unit is not None:
         unit = interval.unit.name.upper()
         return (unit[:-1] if unit.endswith("S") else unit) in _DAY_UNITS
+    if isinstance(interval, Raw) and interval.args["template"] in (intervals.MONTHS, intervals.MICROSECONDS):
+        amount = _literal_int(interval.expressions[0])  # a span literal, read by intervals.span_literal
+        return amount is not None and (
+            interval.args["template"] == intervals.MONTHS or amount % (NS_PER_DAY // 1000) == 0
+        )
     return False
 
 

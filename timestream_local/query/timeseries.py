@@ -14,7 +14,8 @@ Semantics, from AWS's developer guide (time series functions):
 - integral_trapezoidal(timeseries[, interval]): the area under the series by the trapezoidal rule,
   per interval (default 1 s); 0.0 for a series of one point;
 - correlate_pearson(timeseries, timeseries): Pearson's coefficient of the two series' values, which
-  must have the same timestamps.
+  must have the same timestamps; correlate_spearman: Spearman's, Pearson's coefficient of the values'
+  ranks (tied values share the mean of their ranks).
 """
 
 from __future__ import annotations
@@ -46,31 +47,49 @@ _VALUES = "list_transform({%d}, lambda __tsl_p: CAST(__tsl_p['value'] AS DOUBLE)
 _TIMES = "list_transform({%d}, lambda __tsl_p: __tsl_p['time'])"
 _DX = "(__tsl_b['x'][__tsl_i] - __tsl_b['mx'])"
 _DY = "(__tsl_b['y'][__tsl_i] - __tsl_b['my'])"
-CORRELATE_PEARSON = (
-    "list_transform([{'x': "
-    + _VALUES % 0
-    + ", 'y': "
-    + _VALUES % 1
-    + ", 'same': "
-    + _TIMES % 0
-    + " = "
-    + _TIMES % 1
-    + "}], lambda __tsl_a: CASE WHEN NOT __tsl_a['same'] THEN "
-    "error('correlate_pearson() needs two time series with the same timestamps') ELSE "
-    "list_transform([{'x': __tsl_a['x'], 'y': __tsl_a['y'], 'mx': list_avg(__tsl_a['x']), "
-    "'my': list_avg(__tsl_a['y'])}], lambda __tsl_b: "
-    f"list_sum(list_transform(range(1, len(__tsl_b['x']) + 1), lambda __tsl_i: {_DX} * {_DY})) / "
-    f"sqrt(list_sum(list_transform(range(1, len(__tsl_b['x']) + 1), lambda __tsl_i: {_DX} * {_DX})) * "
-    f"list_sum(list_transform(range(1, len(__tsl_b['x']) + 1), lambda __tsl_i: {_DY} * {_DY}))))[1] END)[1]"
+# a list of doubles bound to __tsl_r, as average ranks (ties share the mean of their positions)
+_RANKS = (
+    "list_transform([{0}], lambda __tsl_r: list_transform(__tsl_r, lambda __tsl_v: "
+    "len(list_filter(__tsl_r, lambda __tsl_u: __tsl_u < __tsl_v)) "
+    "+ (len(list_filter(__tsl_r, lambda __tsl_u: __tsl_u = __tsl_v)) + 1) / 2.0))[1]"
 )
 
-TEMPLATES = frozenset({DERIVATIVE, NON_NEGATIVE_DERIVATIVE, INTEGRAL, CORRELATE_PEARSON})
+
+def _correlation(name: str, values: str) -> str:
+    """Pearson's coefficient of ``values`` (a text in which {0} is a series' values) of two series
+    with the same timestamps."""
+    return (
+        "list_transform([{'x': "
+        + values.replace("{0}", _VALUES % 0)
+        + ", 'y': "
+        + values.replace("{0}", _VALUES % 1)
+        + ", 'same': "
+        + _TIMES % 0
+        + " = "
+        + _TIMES % 1
+        + "}], lambda __tsl_a: CASE WHEN NOT __tsl_a['same'] THEN "
+        f"error('{name}() needs two time series with the same timestamps') ELSE "
+        "list_transform([{'x': __tsl_a['x'], 'y': __tsl_a['y'], 'mx': list_avg(__tsl_a['x']), "
+        "'my': list_avg(__tsl_a['y'])}], lambda __tsl_b: "
+        f"list_sum(list_transform(range(1, len(__tsl_b['x']) + 1), lambda __tsl_i: {_DX} * {_DY})) / "
+        f"sqrt(list_sum(list_transform(range(1, len(__tsl_b['x']) + 1), lambda __tsl_i: {_DX} * {_DX})) * "
+        f"list_sum(list_transform(range(1, len(__tsl_b['x']) + 1), lambda __tsl_i: {_DY} * {_DY}))))[1] END)[1]"
+    )
+
+
+CORRELATE_PEARSON = _correlation("correlate_pearson", "{0}")
+# Spearman's coefficient: Pearson's of the values' average ranks (as Apache Commons Math's
+# SpearmansCorrelation ranks them by default)
+CORRELATE_SPEARMAN = _correlation("correlate_spearman", _RANKS)
+
+TEMPLATES = frozenset({DERIVATIVE, NON_NEGATIVE_DERIVATIVE, INTEGRAL, CORRELATE_PEARSON, CORRELATE_SPEARMAN})
 # name -> allowed arities (validate.py) for the functions of this module
 ARITIES = {
     "derivative_linear": (2,),
     "non_negative_derivative_linear": (2,),
     "integral_trapezoidal": (1, 2),
     "correlate_pearson": (2,),
+    "correlate_spearman": (2,),
 }
 RETURN_SERIES = frozenset({"derivative_linear", "non_negative_derivative_linear"})
 NS_PER_SECOND = 1_000_000_000
@@ -85,8 +104,9 @@ def _interval(node: exp.Expr, argument: exp.Expr, name: str) -> exp.Expr:
 
 def rewrite(node: exp.Anonymous, name: str, args: list[exp.Expr]) -> exp.Expr:
     """The DuckDB expression of one of this module's functions (ARITIES) applied to ``args``."""
-    if name == "correlate_pearson":
-        return Raw(template=CORRELATE_PEARSON, expressions=list(args))
+    if name in ("correlate_pearson", "correlate_spearman"):
+        template = CORRELATE_PEARSON if name == "correlate_pearson" else CORRELATE_SPEARMAN
+        return Raw(template=template, expressions=list(args))
     if name == "integral_trapezoidal":
         per = _interval(node, args[1], name) if len(args) > 1 else exp.Literal.number(NS_PER_SECOND)
         return Raw(template=INTEGRAL, expressions=[args[0], per])

@@ -10,6 +10,11 @@ Each table a query reads becomes a placeholder "__TSL_TABLE_<n>__" that ``bind_t
 the relation to read. The translation notes, per table, the lower bound its WHERE clause puts on
 ``time`` relative to now (``time >= ago(30s)``): when no magnetic-tier file holds rows that recent,
 the store lets the query read the memory tier alone, so a dashboard's cost does not grow with history.
+
+This module passes 400 lines because the rewrite is one pass that dispatches every construct; what
+a construct becomes is decided in the modules of its concern (semantics, timeseries, interpolation,
+intervals, numeric, datetimes, arrays, strings, typeof), and this module holds only the dispatch, the
+table and time handling and the generator.
 """
 
 from __future__ import annotations
@@ -27,8 +32,17 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from timestream_local.catalog import quote
 from timestream_local.exceptions import ValidationException
 from timestream_local.models import format_ns
+from timestream_local.query import (
+    arrays,
+    datetimes,
+    interpolation,
+    intervals,
+    numeric,
+    strings,
+    timeseries,
+    typeof,
+)
 from timestream_local.query import functions as fn
-from timestream_local.query import timeseries
 from timestream_local.query.kinds import ARRAY, INTERVAL, SCALAR, UNKNOWN, Kinds
 from timestream_local.query.lexer import DURATION_FUNCTION
 from timestream_local.query.semantics import SUM_ARGUMENT, TrinoSemantics, sum_argument
@@ -79,13 +93,14 @@ _TYPE = "tsl_type"  # node.meta key: the scalar type Kinds found the text to set
 _USER_LAMBDA = "tsl_user_lambda"  # node.meta key: a lambda the client wrote (transform(a, x -> ...))
 # the arguments of these are typed on the original tree (see TrinoSemantics)
 _TYPE_USERS = (
-    exp.Div, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
+    exp.Typeof, exp.Div, exp.Mul, exp.Ceil, exp.Floor, exp.Sign, exp.Cast, exp.TryCast, exp.DPipe, exp.Concat, exp.Add, exp.Sub,
     exp.GenerateSeries, exp.Reverse, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd,
 )  # fmt: skip
 MAX_SQL_CHARS = 1_000_000  # the longest DuckDB text a query may translate to
 _FIXED_TIME = "tsl_fixed_time_ns"  # node.meta key: the constant instant (UTC ns) a node stands for
 _KIND_USERS = {
     "interpolate_linear",
+    "interpolate_spline_cubic",
     "interpolate_locf",
     "interpolate_fill",
     "to_milliseconds",
@@ -119,6 +134,7 @@ class _Rewriter:
                 node.meta[_USER_LAMBDA] = True
             elif isinstance(node, exp.Bracket):
                 _one_based(node)
+        intervals.mark_results(tree, self.kinds.scalar_type)
 
     def kind(self, node: exp.Expr) -> str:
         return node.meta.get(_KIND, UNKNOWN)
@@ -146,13 +162,29 @@ class _Rewriter:
                 node.set(key, new, index)
         return self._rewrite(node)
 
-    def _rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911
+    def _rewrite(self, node: exp.Expr) -> exp.Expr:  # noqa: PLR0911, PLR0912
         if isinstance(node, exp.Anonymous):
             return self._timestream_function(node)
         if isinstance(node, (exp.CurrentTimestamp, exp.Localtimestamp)):
             return self.now_literal()
         if isinstance(node, exp.CurrentDate):
             return exp.cast(self.now_literal(), exp.DType.DATE)
+        if isinstance(node, (exp.CurrentTime, exp.Localtime)):  # UTC is Timestream's only time zone
+            return exp.cast(self.now_literal(), exp.DType.TIME)
+        if type(node) in numeric.TYPED:
+            return numeric.rewrite(node)
+        if isinstance(node, exp.Typeof):
+            return typeof.rewrite(node, self.type_of)
+        if isinstance(node, exp.Rand) and node.this is not None:
+            return numeric.random_below(node)
+        if isinstance(node, exp.Split | exp.StrPosition):
+            rewritten = strings.rewrite(node)
+            if rewritten is not node:
+                return rewritten
+        if isinstance(node, exp.ApproxDistinct):
+            node.set("accuracy", None)  # checked by validate; DuckDB's sketch has its own error bound
+        if isinstance(node, exp.StrToTime | exp.Shuffle):
+            return datetimes.date_parse(node) if isinstance(node, exp.StrToTime) else arrays.shuffle(node)
         if isinstance(node, exp.GenerateSeries):
             return self._sequence(node)
         if isinstance(node, exp.Round):
@@ -167,6 +199,8 @@ class _Rewriter:
                 return folded
         if isinstance(node, exp.Unnest):
             return self._unnest(node)
+        if isinstance(node, exp.Interval):
+            return intervals.span_literal(node) or node
         if isinstance(node, exp.Reduce | exp.CurrentTimezone):
             return self._reduce(node) if isinstance(node, exp.Reduce) else exp.Literal.string("UTC")
         if isinstance(node, exp.Table) and node.args.get("db"):
@@ -184,6 +218,10 @@ class _Rewriter:
             raise fail(node, "bin() takes a timestamp and a positive duration such as 30s or 1h")
         when = args[0]
         if isinstance(when, exp.Literal) and when.is_string:  # bin('2023-09-20 17:12:22.958', 1m)
+            if _timestamp_text_ns(when.name) is None:
+                raise fail(
+                    node, f"bin(): '{when.name[:40]}' is not a timestamp (YYYY-MM-DD hh:mm:ss.fffffffff)"
+                )
             when = exp.cast(when, exp.DType.TIMESTAMP_NS)
         return Raw(template=fn.BIN_NS, expressions=[when, exp.Literal.number(ns)])
 
@@ -200,7 +238,7 @@ class _Rewriter:
 
     # -- Timestream functions
 
-    def _timestream_function(self, node: exp.Anonymous) -> exp.Expr:  # noqa: PLR0911
+    def _timestream_function(self, node: exp.Anonymous) -> exp.Expr:  # noqa: PLR0911, PLR0912
         name = node.name.lower()
         args = node.expressions
         if name == DURATION_FUNCTION:
@@ -216,6 +254,14 @@ class _Rewriter:
             return self._bin(node, args)
         if name in fn.DIRECT:
             return Raw(template=fn.DIRECT[name], expressions=list(args))
+        if name == "format_datetime":
+            return datetimes.format_datetime(node)
+        if name == "zip":
+            return arrays.zip_arrays(list(args))
+        if name == "zip_with":
+            raw, pair = arrays.zip_with(node, list(args))
+            pair.meta[_USER_LAMBDA] = True
+            return raw
         if name in timeseries.ARITIES:
             return timeseries.rewrite(node, name, list(args))
         if name.startswith("interpolate_"):
@@ -261,10 +307,14 @@ class _Rewriter:
         fill = args[2] if len(args) > 2 else exp.null()
         if self.kind(ts) in (ARRAY, INTERVAL, SCALAR):
             raise fail(node, f"the first argument of {name}() must be a timeseries (from create_time_series)")
+        extra = [] if name == "interpolate_spline_cubic" else [fill]  # the spline has no fill value
         if self.kind(points) in (ARRAY, UNKNOWN):
-            return Raw(template=fn.INTERPOLATE[name], expressions=[ts, points, fill])
+            return Raw(template=interpolation.INTERPOLATE[name], expressions=[ts, points, *extra])
         # interpolate_xxx(timeseries, timestamp) -> double: the one-point case.
-        return Raw(template=fn.INTERPOLATE_ONE[name], expressions=[ts, exp.Array(expressions=[points]), fill])
+        return Raw(
+            template=interpolation.INTERPOLATE_ONE[name],
+            expressions=[ts, exp.Array(expressions=[points]), *extra],
+        )
 
     def _to_epoch(self, node: exp.Anonymous, name: str, arg: exp.Expr) -> exp.Expr:
         divisor = 1_000_000 if name == "to_milliseconds" else 1
@@ -466,9 +516,25 @@ def _name_columns(tree: exp.Expr) -> None:
     for i, projection in enumerate(list(select.expressions)):
         if isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
             continue
-        if isinstance(projection, exp.Dot) and projection.name:
+        if isinstance(projection, exp.Dot) and projection.name:  # a row's field keeps the field's name
+            if not isinstance(projection.this, exp.Column):
+                projection.replace(exp.alias_(projection.copy(), projection.name, quoted=True))
             continue
         projection.replace(exp.alias_(projection.copy(), f"_col{i}", quoted=True))
+
+
+def _values_rows(tree: exp.Expr) -> None:
+    """A VALUES row written in extra parentheses, ``VALUES (('a', 1)), (('b', 2))``, is a row of
+    two columns in Trino (AWS's aggregate examples write their rows so), not one column holding a row."""
+    for values in tree.find_all(exp.Values):
+        for row in list(values.expressions):
+            inner = row
+            while isinstance(inner, exp.Tuple) and len(inner.expressions) == 1:
+                if not isinstance(inner.expressions[0], exp.Tuple):
+                    break
+                inner = inner.expressions[0]
+            if inner is not row:
+                row.replace(inner)
 
 
 # ------------------------------------------------------------------------------------ generation
@@ -495,7 +561,9 @@ def _raw_sql(self: _Generator, expression: Raw) -> str:
         # templates put arguments next to operators: keep each one whole
         whole = isinstance(arg, (exp.Column, exp.Literal, exp.Null, exp.Subquery, Raw))
         rendered[str(i)] = text if whole else f"({text})"
-        if arg.find(exp.Column, exp.Identifier, exp.Subquery) is None:
+        # a lambda goes in place, never into a bound struct (DuckDB has no lambda values); its
+        # parameters are the client's or the translator's own (__tsl_...), which no template binds
+        if isinstance(arg, exp.Lambda) or arg.find(exp.Column, exp.Identifier, exp.Subquery) is None:
             constants.add(str(i))
     sql = fn.bind(template, rendered, frozenset(constants))
     self.tsl_written += len(sql)
@@ -555,8 +623,10 @@ def translate(tree: exp.Expr, max_chars: int = MAX_SQL_CHARS) -> Translation:
     whose DuckDB text would be longer than ``max_chars`` is refused."""
     validate(tree)
     _name_columns(tree)
+    _values_rows(tree)
     rewriter = _Rewriter(tree)
     tree = rewriter.finish(rewriter.run())
+    intervals.wrap_results(tree)
     # comments=False: a comment in the query never reaches DuckDB (its text is the client's)
     generator = _Generator(
         dialect="duckdb", identify=True, unsupported_level=ErrorLevel.RAISE, comments=False, limit=max_chars

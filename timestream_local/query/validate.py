@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from timestream_local.exceptions import ValidationException
 from timestream_local.query import functions as fn
+from timestream_local.query.lexer import WRITTEN_NAME
 from timestream_local.query.syntax import date_unit, fail, java_only_regex, node_name
 
 MAX_DEPTH = 120
@@ -27,7 +28,7 @@ def depth_of(tree: exp.Expr) -> int:
     return deepest
 
 
-_KEYWORD_HOLDERS = (exp.Interval, exp.Extract, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd, exp.DateDiff,
+_KEYWORD_HOLDERS = (exp.Interval, exp.IntervalSpan, exp.Extract, exp.TimestampTrunc, exp.DateTrunc, exp.DateAdd, exp.DateDiff,
                     exp.WindowSpec)  # fmt: skip
 
 
@@ -48,8 +49,10 @@ def validate(tree: exp.Expr) -> None:
 def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
-        if name in fn.NOT_IMPLEMENTED:
-            raise fail(node, f"function {name}() is not supported by timestream_local")
+        if name in fn.REFUSED_WHY:
+            raise fail(
+                node, f"function {name}() is not supported by timestream_local: {fn.REFUSED_WHY[name]}"
+            )
         if name not in fn.TIMESTREAM_FUNCTIONS:
             raise fail(node, f"function {name}() is not supported")
         arities = fn.TIMESTREAM_FUNCTIONS[name]
@@ -59,6 +62,9 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
         if name == "create_time_series" and isinstance(node.parent, exp.Window):
             raise fail(node, "create_time_series() cannot be used as a window function")
         return
+    written, names = node.meta.get(WRITTEN_NAME), fn.call_names(type(node))
+    if written is not None and names is not None and written not in names:
+        raise fail(node, f"function {written[:60]}() is not supported")
     if isinstance(node, exp.Func) and type(node) in fn.FUNCTIONS:
         _validate_function(node)
         return
@@ -66,7 +72,9 @@ def _validate_node(node: exp.Expr, cte_names: set[str]) -> None:
         _validate_structure(node, cte_names)
         return
     if isinstance(node, exp.Func):
-        raise fail(node, f"function {node_name(node)}() is not supported")
+        name = node_name(node)
+        why = f" by timestream_local: {fn.REFUSED_WHY[name]}" if name in fn.REFUSED_WHY else ""
+        raise fail(node, f"function {name}() is not supported{why}")
     raise fail(node, f"{node_name(node)} is not supported")
 
 
@@ -77,8 +85,18 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def _validate_function(node: exp.Func) -> None:
     if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
         raise fail(node, "only sequence(start, stop[, step]) is supported")
+    if isinstance(node, exp.ApproxQuantile) and node.args.get("weight") is not None:
+        raise fail(
+            node, "approx_percentile(x, w, percentage) with weights is not supported by timestream_local"
+        )
+    if isinstance(node, exp.ApproxDistinct) and node.args.get("accuracy") is not None:
+        error = node.args["accuracy"]
+        if not (
+            isinstance(error, exp.Literal) and error.is_number and 0.0040625 <= float(error.name) <= 0.26
+        ):
+            raise fail(node, "approx_distinct(x, e): e must be a number between 0.0040625 and 0.26000")
     if isinstance(node, exp.DateAdd | exp.DateDiff | exp.TimestampTrunc | exp.DateTrunc):
-        date_unit(node, fn.FUNCTIONS[type(node)])
+        date_unit(node, fn.FUNCTIONS[type(node)].split("/")[0])
     elif isinstance(node, exp.Extract):
         field = node.this.name.upper()
         if field not in fn.EXTRACT:
@@ -109,6 +127,21 @@ def _validate_structure(node: exp.Expr, cte_names: set[str]) -> None:  # noqa: P
         to = node.to
         if to.this not in fn.CAST_TYPES:
             raise fail(node, f"CAST to {to.sql(dialect='trino')} is not supported")
+    elif isinstance(node, exp.ColumnDef):
+        if not isinstance(node.parent, exp.DataType):
+            raise fail(node, "a field definition is only supported in a ROW type: ROW(name type, ...)")
+        if node.args.get("constraints"):
+            raise fail(node, "a ROW type's fields take a name and a type, no constraint (NOT NULL ...)")
+    elif isinstance(node, exp.Struct):
+        if any(
+            not isinstance(field, exp.Expr) or isinstance(field, exp.PropertyEQ) for field in node.expressions
+        ):
+            raise fail(
+                node,
+                "ROW(...) takes values: ROW(1, 'a'); name its fields with CAST(... AS ROW(a BIGINT, ...))",
+            )
+    elif isinstance(node, exp.IntervalSpan) and isinstance(node.parent, exp.Interval):
+        return  # INTERVAL '2-7' YEAR TO MONTH (read by intervals.span_literal)
     elif isinstance(node, exp.DataType):
         if node.this not in fn.CAST_TYPES and not isinstance(node.parent, exp.DataType):
             raise fail(node, f"type {node.sql(dialect='trino')} is not supported")
