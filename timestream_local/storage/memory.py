@@ -130,9 +130,11 @@ class MemoryTier:
 
 
 def series_order(cursor: duckdb.DuckDBPyConnection, table: TableInfo, source_sql: str) -> str | None:
-    """ORDER BY terms that keep each series' rows together: the dimensions, the one with the most
-    distinct values in ``source_sql`` first (a station before its city: each row group then spans
-    few stations), then the measure name and the time. None when ``source_sql`` has no rows."""
+    """ORDER BY terms that keep each series' rows together: the table's DIMENSION partition key
+    first when it has one (the dimension its owner declared queries filter by, as Timestream
+    clusters by it), then the dimensions by their distinct values in ``source_sql``, most first (a
+    station before its city: each row group then spans few stations), then the measure name and
+    the time. None when ``source_sql`` has no rows."""
     names = table.column_names()
     dims = [quote(names[d]) for d in table.dimensions]
     counts = cursor.execute(
@@ -140,5 +142,11 @@ def series_order(cursor: duckdb.DuckDBPyConnection, table: TableInfo, source_sql
     ).fetchone()
     if not counts or not counts[0]:
         return None
-    ranked = [dims[i] for i in sorted(range(len(dims)), key=lambda i: (-counts[1 + i], i))]
+    keys = [
+        key.get("Name")
+        for key in table.schema.get("CompositePartitionKey") or ()
+        if key.get("Type") == "DIMENSION" and key.get("Name") in table.dimensions
+    ]
+    first = {table.dimensions.index(keys[0])} if keys else set()
+    ranked = [dims[i] for i in sorted(range(len(dims)), key=lambda i: (i not in first, -counts[1 + i], i))]
     return ", ".join([*ranked, "measure_name", "time"])
