@@ -143,37 +143,37 @@ def test_clustering_keeps_every_row_and_lets_zone_maps_skip_other_stations(store
 
 
 def test_recent_blocks_are_sorted_finer_and_the_newest_seconds_wait(store: Store) -> None:
-    _write(store, 3000, 3600, stations=50)  # the last 10 minutes before NOW
+    _write(store, 2400, 3600, stations=50)  # the last 20 minutes before NOW
     before = _rows(store)
     rewritten = store.mover.cluster_once(NOW_NS, catch_up=True)
     table = store.catalogue.describe_table("iot", "pm25")
     with store.database.db_lock:
         physical = store.database.sql(f"SELECT d1, d0, epoch_ns(time) FROM {table.mem_table} ORDER BY rowid")
     limit = NOW_NS - CLUSTER_LATE_NS
-    ten_s, minute = CLUSTER_SPANS_NS[0], CLUSTER_SPANS_NS[1]
-    # the open 10-minute block: 1-minute blocks until the open minute, 10 s blocks in it, then the head
-    assert rewritten == 50 * (limit // ten_s * ten_s - (NOW_NS - 600 * SECOND_NS)) // SECOND_NS
+    fine, coarse = CLUSTER_SPANS_NS
+    assert (fine, coarse) == (60 * SECOND_NS, 600 * SECOND_NS)
+    open_block = limit // coarse * coarse  # NOW - 10 min: the 10-minute block NOW is in is open
+    newest = limit // fine * fine  # NOW - 1 min: so is the newest minute
+    # the closed 10-minute block whole, the open one's closed minutes; the open minute waits
+    assert rewritten == 50 * (600 + (newest - open_block) // SECOND_NS) == 50 * (600 + 540)
     assert _rows(store) == before
-
-    def block(time_ns: int) -> tuple[int, int]:
-        span = minute if time_ns < limit // minute * minute else ten_s
-        return span, time_ns // span
 
     runs: dict[tuple[int, int], list[tuple]] = {}
     for row in physical:
-        if row[2] < limit // ten_s * ten_s:
-            runs.setdefault(block(row[2]), []).append(row)
-    assert {span for span, _ in runs} == {minute, ten_s}
+        if row[2] < newest:
+            span = coarse if row[2] < open_block else fine
+            runs.setdefault((span, row[2] // span), []).append(row)
+    assert {span for span, _ in runs} == {coarse, fine} and len(runs) == 1 + 9
     for key, rows in runs.items():
         assert rows == sorted(rows), f"block {key} is not sorted by location, city, time"
-    head = [row[2] for row in physical if row[2] >= limit // ten_s * ten_s]
-    assert head == sorted(head)  # the newest seconds stay in arrival (time) order
+    head = [row[2] for row in physical if row[2] >= newest]
+    assert len(head) == 50 * 60 and head == sorted(head)  # the newest minute stays in arrival order
 
 
 def test_a_late_reading_is_kept_and_sorted_into_its_block_by_a_coarser_pass(store: Store) -> None:
     _write(store, 2900, 3600, stations=50)
     store.mover.cluster_once(NOW_NS, catch_up=True)
-    late_ns = NOW_NS - 30 * SECOND_NS  # a reading of an already sorted 10 s block arrives late
+    late_ns = NOW_NS - 90 * SECOND_NS  # a reading of an already sorted minute arrives late
     _, rejections = store.writer.write_records(
         WriteRequest("iot", "pm25", records=[_record("city3", "late station", 5, late_ns)])
     )
