@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo panels status down test pytest lint dashboards bench lock clean
+.PHONY: help setup demo panels status down test pytest lint dashboards bench bench-scale lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,8 +66,15 @@ lint: setup ## ruff and ansible-lint (production profile)
 dashboards: setup ## Regenerate dashboards/*.json from the grafanalib code
 	$(PY) -m dashboards build
 
+# bench/fleet_scale.py is `make bench-scale`'s alone: it takes ~15 minutes and a few GB under BENCH_DIR.
+BENCH_SCRIPTS = $(filter-out bench/fleet_scale.py,$(wildcard bench/*.py))
+BENCH_DIR ?=
+
 bench: setup ## Print performance figures (no pass/fail)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in $(BENCH_SCRIPTS); do echo "== $$script"; $(PY) $$script || exit 1; done
+
+bench-scale: setup ## Fleet x1/x10/x100: panels, live ingest, freshness, footprint (~15 min, no pass/fail)
+	$(PY) bench/fleet_scale.py $(if $(BENCH_DIR),--work-dir $(BENCH_DIR))
 
 lock: ## Re-resolve requirements.in into requirements.txt
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

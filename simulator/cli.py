@@ -197,10 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, help="random seed; the same seed gives the same data (default: random)"
     )
     what.add_argument(
+        "--catalogue",
+        type=Path,
+        metavar="FILE",
+        help="the stations to simulate, a file shaped like catalogue/stations.yaml (default: that file, "
+        "the blog's 12 cities and 115 stations)",
+    )
+    what.add_argument(
         "--cities",
         nargs="+",
         metavar="CITY",
-        help="only these catalogue cities (space or comma separated; default: all 12)",
+        help="only these catalogue cities (space or comma separated; default: all of the catalogue's)",
     )
     what.add_argument(
         "--param",
@@ -227,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def select_cities(names: list[str] | None):
-    catalogue = load_catalogue()
+def select_cities(names: list[str] | None, path: Path | None = None):
+    catalogue = load_catalogue(path)
     if not names:
         return catalogue
     wanted = [part.strip() for name in names for part in name.split(",") if part.strip()]
@@ -303,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             params = ModelParams.with_overrides(dict(args.param))
         except ValueError as exc:
             raise ConfigError(f"--param: {exc}") from None
-        catalogue = select_cities(args.cities)
+        catalogue = select_cities(args.cities, args.catalogue)
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
         model = FleetModel(catalogue.stations, seed=seed, params=params, timezone=catalogue.timezone)
         sink = build_sink(args)

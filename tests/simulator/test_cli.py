@@ -33,6 +33,7 @@ def test_help_explains_every_option():
         "--count",
         "--backfill",
         "--seed",
+        "--catalogue",
         "--cities",
         "--param",
     ):
@@ -136,6 +137,34 @@ def test_same_station_same_data_with_or_without_other_cities():
     everything = stdout_records("--start", START, "--count", "2000", "--seed", "5")  # 17 ticks of 115
     assert len(alone) == 45
     assert alone == [r for r in everything if r["city"] == "Sanya"][:45]
+
+
+def test_catalogue_file_sets_the_stations(tmp_path):
+    path = tmp_path / "network.yaml"
+    path.write_text(
+        "timezone: UTC\ncities:\n  Alpha:\n    north gate: 40\n    river: 80\n  Beta:\n    hill: 10\n"
+    )
+    records = stdout_records("--start", START, "--count", "30", "--seed", "2", "--catalogue", str(path))
+    assert len(records) == 30
+    assert {(r["city"], r["location"]) for r in records} == {
+        ("Alpha", "north gate"),
+        ("Alpha", "river"),
+        ("Beta", "hill"),
+    }
+    only_beta = stdout_records(
+        "--start", START, "--count", "3", "--seed", "2", "--catalogue", str(path), "--cities", "beta"
+    )
+    assert only_beta == [r for r in records if r["city"] == "Beta"][:3]
+
+
+def test_catalogue_file_errors_are_one_sentence(tmp_path):
+    missing = tmp_path / "missing.yaml"
+    assert_one_clear_error(
+        simulate("--sink", "stdout", "--catalogue", str(missing)), "cannot read", "missing.yaml"
+    )
+    clash = tmp_path / "clash.yaml"
+    clash.write_text("cities:\n  Alpha:\n    gate: 40\n  Beta:\n    gate: 10\n")
+    assert_one_clear_error(simulate("--sink", "stdout", "--catalogue", str(clash)), "'gate'", "unique")
 
 
 def test_backfill_with_zero_duration_stops_after_the_window():

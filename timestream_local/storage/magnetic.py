@@ -1,5 +1,9 @@
 """The magnetic tier: a table's older rows in Parquet files under `<data-dir>/magnetic/t<id>/<day>/`
-(one folder per UTC day, rows sorted by time), listed with their time range in `__tsl.meta_files`.
+(one folder per UTC day), listed with their time range in `__tsl.meta_files`. The tier mover
+writes a file's rows sorted by hour, then by series, then time (memory.series_order), in row
+groups of 122,880 rows whose statistics (each column's minimum and maximum) let DuckDB's Parquet
+reader skip the row groups of other hours and other stations; the registry's time range skips
+whole files.
 
 Each file is written to a temporary name, fsynced and renamed before the DuckDB transaction that
 references it commits; a crash in between leaves an unreferenced file, removed at the next start
@@ -197,7 +201,7 @@ class MagneticTier:
                 table,
                 file.day,
                 f"SELECT * EXCLUDE (file_row_number) FROM {source} WHERE file_row_number NOT IN ({drop}) "
-                "ORDER BY time",
+                "ORDER BY file_row_number",  # the file's own order (by series)
             )
             self.register_written(table, final, new_relative, file.day)
         self.unregister(table, file)

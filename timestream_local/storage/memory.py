@@ -3,7 +3,15 @@ own column names (catalog.py: `d<n>` for dimensions, `a<n>` for multi-measure at
 
 Rows arrive here from the flusher (buffered appends) and from the writer (overwrites and schema
 changes, committed before the reply); the tier mover (mover.py) moves them on to the magnetic tier.
-Every method runs inside the caller's transaction, under Database.db_lock.
+Every method runs inside the caller's transaction, under Database.db_lock, except the clustering
+pair (``copy_clustered``, ``drop_unclustered``), which runs on the tier mover's own cursor.
+
+Rows arrive in time order, so a row group (DuckDB's unit of 122,880 rows, with each column's
+minimum and maximum) holds every series' readings of a few seconds: a filter on time skips row
+groups, a filter on a station does not. The tier mover therefore rewrites each closed time block
+sorted by series (``series_order``: the dimension with the most distinct values first, then the
+others, the measure name, the time): within a block, one station's rows then sit in one or two row
+groups and DuckDB's zone maps skip the others.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import duckdb
 import msgspec
 
 from timestream_local.catalog import VERSION_KEY, TableInfo, quote
@@ -82,3 +91,62 @@ class MemoryTier:
             f"SELECT {', '.join(selects)} FROM (SELECT json_transform(?, '[\"JSON\"]') AS j)",
             [payload],
         )
+
+    # -------------------------------------------------------------------------------- clustering
+    def copy_clustered(
+        self, cursor: duckdb.DuckDBPyConnection, table: TableInfo, low_ns: int, high_ns: int
+    ) -> int:
+        """Append a copy of the rows with ``low_ns <= time < high_ns``, sorted by series, in the cursor's
+        open transaction; returns the highest row id of the originals (``drop_unclustered`` removes
+        them by it: the copy's rows are the transaction's own, numbered after every stored row), or
+        -1 when the block holds no rows (nothing was copied)."""
+        where = f"time >= make_timestamp_ns({int(low_ns)}) AND time < make_timestamp_ns({int(high_ns)})"
+        rows, last = cursor.execute(
+            f"SELECT count(*), max(rowid) FROM {table.mem_table} WHERE {where}"
+        ).fetchone()
+        if not rows:
+            return -1
+        order = series_order(cursor, table, f"SELECT * FROM {table.mem_table} WHERE {where}")
+        if order is None:
+            return -1
+        columns = ", ".join(quote(c) for c in table.physical_columns())
+        cursor.execute(
+            f"INSERT INTO {table.mem_table} ({columns}) SELECT {columns} FROM {table.mem_table} "
+            f"WHERE {where} ORDER BY {order}"
+        )
+        return int(last)
+
+    def drop_unclustered(
+        self, cursor: duckdb.DuckDBPyConnection, table: TableInfo, low_ns: int, high_ns: int, last_rowid: int
+    ) -> int:
+        """Delete the originals of a block ``copy_clustered`` copied (row ids up to ``last_rowid``). Rows
+        committed by others since the copy began (a late reading) are not visible to this transaction
+        and stay. Returns how many rows were deleted."""
+        where = f"time >= make_timestamp_ns({int(low_ns)}) AND time < make_timestamp_ns({int(high_ns)})"
+        deleted = cursor.execute(
+            f"DELETE FROM {table.mem_table} WHERE {where} AND rowid <= {int(last_rowid)}"
+        ).fetchone()
+        return int(deleted[0]) if deleted else 0
+
+
+def series_order(cursor: duckdb.DuckDBPyConnection, table: TableInfo, source_sql: str) -> str | None:
+    """ORDER BY terms that keep each series' rows together: the table's DIMENSION partition key
+    first when it has one (the dimension its owner declared queries filter by, as Timestream
+    clusters by it), then the dimensions by their distinct values in ``source_sql``, most first (a
+    station before its city: each row group then spans few stations), then the measure name and
+    the time. None when ``source_sql`` has no rows."""
+    names = table.column_names()
+    dims = [quote(names[d]) for d in table.dimensions]
+    counts = cursor.execute(
+        f"SELECT count(*){''.join(f', approx_count_distinct({d})' for d in dims)} FROM ({source_sql})"
+    ).fetchone()
+    if not counts or not counts[0]:
+        return None
+    keys = [
+        key.get("Name")
+        for key in table.schema.get("CompositePartitionKey") or ()
+        if key.get("Type") == "DIMENSION" and key.get("Name") in table.dimensions
+    ]
+    first = {table.dimensions.index(keys[0])} if keys else set()
+    ranked = [dims[i] for i in sorted(range(len(dims)), key=lambda i: (i not in first, -counts[1 + i], i))]
+    return ", ".join([*ranked, "measure_name", "time"])
