@@ -160,7 +160,7 @@ def _report(args: argparse.Namespace) -> int:
                 client, source, 30, args.wait, lambda line: print(line, file=sys.stderr)
             )
         dashboards = [report.load_dashboard(path) for path in args.dashboard or DEFAULT_DASHBOARDS]
-        runs = [(title, report.run_panels(client, panels)) for title, panels in dashboards]
+        runs = [(title, _run_dashboard(client, title, panels)) for title, panels in dashboards]
         newest = newest_reading(client, args.database, args.table)
     except EndpointConnectionError:
         hint = " Is the local pipeline running? `make demo` starts it." if args.endpoint_url else ""
@@ -174,8 +174,28 @@ def _report(args: argparse.Namespace) -> int:
     stale = stale_message(age, stale_after, statuses)
     if stale:
         print(f"STALE: {stale}")
-    print("\n".join(report.format_report(title, panel_runs, where) for title, panel_runs in runs), end="")
+    print(
+        "\n".join(
+            report.format_report(title, panel_runs, where)
+            if isinstance(panel_runs, list)
+            else f"{title} — {panel_runs}\n"
+            for title, panel_runs in runs
+        ),
+        end="",
+    )
     return 1 if stale else 0
+
+
+def _run_dashboard(client: Any, title: str, panels: list[dict[str, Any]]) -> list[report.PanelRun] | str:
+    """The dashboard's panel runs; for "PM2.5 Air Quality" before the rollup wrote its first record (the
+    table has no columns yet, so the store answers "Column ... does not exist", as AWS does), a note."""
+    try:
+        return report.run_panels(client, panels)
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        if title != pm25_air_quality.TITLE or "does not exist" not in message:
+            raise
+        return "no rolled-up hour yet: the hourly rollup runs at minute 5 of each hour"
 
 
 if __name__ == "__main__":
