@@ -40,11 +40,11 @@ PLAY = PATH=$(abspath $(BIN)):$$PATH $(LOCKED) $(BIN)/ansible-playbook site.yml 
 	-e local_stack_state_dir=$(abspath $(STATE)) $(PLAY_ARGS)
 STALE_OPTION = $(if $(STALE_AFTER),--stale-after $(STALE_AFTER))
 
-demo: setup ## Run the whole pipeline on this machine and print the nine panels
+demo: setup ## Run the whole pipeline on this machine and print the panels of both dashboards
 	$(PLAY)
 	@$(MAKE) --no-print-directory panels
 
-panels: setup ## Print the nine panels of the running local pipeline again (exit 1 when stale)
+panels: setup ## Print the panels of both dashboards again (exit 1 when stale)
 	@$(PY) -m dashboards report --state-dir $(STATE) $(STALE_OPTION)
 
 status: setup ## Services, restarts, data age, forwarder lag, dead letters, disk (exit 1 when not well)

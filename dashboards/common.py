@@ -15,7 +15,7 @@ from typing import Any
 
 import attr
 from attr.validators import in_, instance_of
-from grafanalib.core import Panel
+from grafanalib.core import GridPos, Panel
 
 DATASOURCE_TYPE = "grafana-timestream-datasource"
 # Must equal the uid pinned in provisioning/datasources/timestream.yaml.j2
@@ -143,3 +143,16 @@ class BarGauge(_ReducingPanel):
 def rename_columns(names: dict[str, str]) -> list[dict[str, Any]]:
     """A Grafana 'organize' transformation showing SQL aliases under their real names."""
     return [{"id": "organize", "options": {"renameByName": names}}] if names else []
+
+
+def grid_positions(layout: tuple[tuple[tuple[int, int], ...], ...]) -> list[GridPos]:
+    """Panel positions in Grafana's 24-column grid from (width, height) pairs, row by row."""
+    positions = []
+    y = 0
+    for row in layout:
+        x = 0
+        for width, height in row:
+            positions.append(GridPos(h=height, w=width, x=x, y=y))
+            x += width
+        y += max(height for _, height in row)
+    return positions

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grafanalib.core import Dashboard as GrafanaDashboard
-from grafanalib.core import GridPos, Table, Time, TimeSeries
+from grafanalib.core import Table, Time, TimeSeries
 
 from dashboards import queries
 from dashboards.common import (
@@ -14,6 +14,7 @@ from dashboards.common import (
     Gauge,
     TimestreamTarget,
     datasource,
+    grid_positions,
     pm25_thresholds,
     rename_columns,
 )
@@ -121,21 +122,9 @@ LAYOUT: tuple[tuple[tuple[int, int], ...], ...] = (
 )
 
 
-def _grid_positions() -> list[GridPos]:
-    positions = []
-    y = 0
-    for row in LAYOUT:
-        x = 0
-        for width, height in row:
-            positions.append(GridPos(h=height, w=width, x=x, y=y))
-            x += width
-        y += max(height for _, height in row)
-    return positions
-
-
 def build(ctx: queries.QueryContext) -> GrafanaDashboard:
     panels = _panels(ctx)
-    positions = _grid_positions()
+    positions = grid_positions(LAYOUT)
     if len(panels) != len(positions):
         raise ValueError(f"layout has {len(positions)} places for {len(panels)} panels")
     for panel, position in zip(panels, positions, strict=True):

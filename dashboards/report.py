@@ -1,4 +1,5 @@
-"""A terminal report of the nine panels of "PM2.5 Analysis 1", read through the Timestream Query API.
+"""A terminal report of the dashboards' panels ("PM2.5 Analysis 1", "PM2.5 Air Quality"), read through
+the Timestream Query API.
 
 The queries are the ``rawQuery`` strings of the generated dashboard JSON: the report
 shows what Grafana shows, computed by the same SQL.
@@ -25,8 +26,10 @@ class PanelRun:
     seconds: float
 
 
-def load_panels(path: Path) -> list[dict[str, Any]]:
-    return json.loads(path.read_text(encoding="utf-8"))["panels"]
+def load_dashboard(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    """A dashboard JSON's title and panels."""
+    dashboard = json.loads(path.read_text(encoding="utf-8"))
+    return dashboard["title"], dashboard["panels"]
 
 
 def renamed(result: QueryResult, panel: dict[str, Any]) -> QueryResult:
@@ -94,9 +97,9 @@ def _wrap(cells: list[str], width: int = 100) -> list[str]:
     return [*lines, line] if line else lines
 
 
-def format_report(runs: list[PanelRun], source: str) -> str:
+def format_report(title: str, runs: list[PanelRun], source: str) -> str:
     total = sum(run.seconds for run in runs)
-    out = [f"PM2.5 Analysis 1 — {len(runs)} panels from {source} in {total * 1000:.0f} ms"]
+    out = [f"{title} — {len(runs)} panels from {source} in {total * 1000:.0f} ms"]
     for run in runs:
         out.append(f"\n[{run.index}] {run.title}  ({run.seconds * 1000:.0f} ms)")
         out.extend(f"    {line}" for line in _summary(run))

@@ -1,10 +1,11 @@
-"""``python -m local_pipeline supervise|status|exclusive``: the local pipeline's operations."""
+"""``python -m local_pipeline supervise|status|exclusive|rollup-catch-up``: the local pipeline's operations."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from local_pipeline.restart import MODES, RestartPolicy
@@ -17,6 +18,8 @@ Operations of the PM2.5 pipeline on this machine (what `make demo`, `make status
   status      one screen on the running pipeline; exit status 1 when a service is down or the newest
               reading is older than --stale-after
   exclusive   run a command while holding the pipeline's lock (two `make demo` at once: the second waits)
+  rollup-catch-up
+              run the hourly rollup (a Timestream scheduled query) for each past hour of loaded history
 """
 
 
@@ -127,7 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
     excl.add_argument(
         "program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...", help="the command to run"
     )
+
+    roll = sub.add_parser(
+        "rollup-catch-up",
+        help="run the hourly rollup for each past hour of loaded history",
+        description="Run the scheduled query --name (ExecuteScheduledQuery) once for each whole hour of the "
+        "last --since, as its schedule would have run it then. Credentials and region come from the "
+        "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION).",
+    )
+    roll.add_argument("--name", required=True, help="the scheduled query's name")
+    roll.add_argument("--since", required=True, type=_duration, help="how far back, e.g. 2h or 7d")
+    roll.add_argument(
+        "--endpoint-url", help="Timestream endpoint, e.g. the local store http://127.0.0.1:8600"
+    )
+    roll.add_argument("--region", help="AWS region (default: the environment's)")
     return parser
+
+
+def _duration(text: str) -> timedelta:
+    from simulator.cli import parse_duration  # noqa: PLC0415
+
+    return timedelta(milliseconds=parse_duration(text))
 
 
 def _configure_logging() -> None:
@@ -148,7 +171,30 @@ def main(argv: list[str] | None = None) -> int:
         return _status(args)
     if args.command == "exclusive":
         return _exclusive(parser, args)
+    if args.command == "rollup-catch-up":
+        return _rollup_catch_up(args)
     return 2
+
+
+def _rollup_catch_up(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+    from local_pipeline.rollup import RollupNotFound, catch_up  # noqa: PLC0415
+
+    _configure_logging()
+    where = args.endpoint_url or "Amazon Timestream"
+    try:
+        client = boto3.client("timestream-query", region_name=args.region, endpoint_url=args.endpoint_url)
+        count = catch_up(client, args.name, args.since)
+    except RollupNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: cannot run the scheduled query {args.name} at {where}: {error}", file=sys.stderr)
+        return 1
+    print(f"rolled up {count} past hour(s) with {args.name}")
+    return 0
 
 
 def _exclusive(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

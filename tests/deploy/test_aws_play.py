@@ -273,6 +273,7 @@ def test_grafana_role_reads_the_one_table_and_trusts_only_the_bastion_role(deplo
         ("Allow", {"AWS": outputs["BastionRoleArn"]}, "sts:AssumeRole")
     ]
     actions: set[str] = set()
+    readable: set[str] = set()
     for document in role_policies(iam, outputs["GrafanaReadRoleArn"]):
         for statement in statements(document):
             actions |= as_set(statement["Action"])
@@ -286,9 +287,86 @@ def test_grafana_role_reads_the_one_table_and_trusts_only_the_bastion_role(deplo
                 }
             else:
                 assert all(
-                    resource.endswith(("database/iot", "database/iot/table/pm25")) for resource in resources
+                    resource.endswith(
+                        ("database/iot", "database/iot/table/pm25", "database/iot/table/pm25_hourly")
+                    )
+                    for resource in resources
                 )
+                readable |= resources
     assert actions == READ_ONLY
+    # The readings for "PM2.5 Analysis 1", the hourly rollup for "PM2.5 Air Quality".
+    assert {r.rsplit(":", 1)[1] for r in readable} == {
+        "database/iot",
+        "database/iot/table/pm25",
+        "database/iot/table/pm25_hourly",
+    }
+
+
+def test_the_rollup_role_is_least_privilege_and_trusts_only_timestream_of_this_account(deployed, outputs):
+    iam = client("iam", deployed["moto"])
+    account = outputs["BastionRoleArn"].split(":")[4]
+    name = outputs["RollupRoleArn"].rsplit("/", 1)[1]
+    trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    assert [(s["Effect"], s["Principal"], s["Action"], s["Condition"]) for s in statements(trust)] == [
+        (
+            "Allow",
+            {"Service": "timestream.amazonaws.com"},
+            "sts:AssumeRole",
+            {"StringEquals": {"aws:SourceAccount": account}},
+        )
+    ]
+    granted: dict[str, set[str]] = {}
+    for document in role_policies(iam, outputs["RollupRoleArn"]):
+        for statement in statements(document):
+            assert statement["Effect"] == "Allow"
+            for action in as_set(statement["Action"]):
+                granted.setdefault(action, set()).update(as_set(statement["Resource"]))
+    database = f"arn:aws:timestream:{REGION}:{account}:database/iot"
+    assert granted == {
+        "timestream:Select": {f"{database}/table/pm25"},
+        "timestream:WriteRecords": {f"{database}/table/pm25_hourly"},
+        "timestream:DescribeTable": {f"{database}/table/pm25_hourly"},
+        "timestream:DescribeEndpoints": {"*"},
+        "sns:Publish": {outputs["RollupTopicArn"]},
+        "s3:PutObject": {f"arn:aws:s3:::{outputs['RollupErrorBucketName']}/*"},
+    }
+    assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+
+
+def test_the_rollup_error_bucket_is_private_and_encrypted():
+    """moto's CloudFormation does not apply every bucket property, so this reads the template."""
+    template = yaml.safe_load((ROOT / "roles/aws_infra/files/pm25-stack.yaml").read_text())
+    bucket = template["Resources"]["RollupErrorBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_the_hourly_rollup_runs_as_the_stacks_role_into_its_table(deployed, outputs):
+    query = client("timestream-query", deployed["timestream"])
+    (entry,) = [
+        q
+        for page in query.get_paginator("list_scheduled_queries").paginate()
+        for q in page["ScheduledQueries"]
+        if q["Name"] == "pm25-hourly-rollup"
+    ]
+    described = query.describe_scheduled_query(ScheduledQueryArn=entry["Arn"])["ScheduledQuery"]
+    assert described["State"] == "ENABLED"
+    assert described["ScheduledQueryExecutionRoleArn"] == outputs["RollupRoleArn"]
+    assert described["NotificationConfiguration"]["SnsConfiguration"]["TopicArn"] == outputs["RollupTopicArn"]
+    s3 = described["ErrorReportConfiguration"]["S3Configuration"]
+    assert s3["BucketName"] == outputs["RollupErrorBucketName"]
+    assert s3["ObjectKeyPrefix"] == "pm25-hourly-rollup/"
+    assert described["ScheduleConfiguration"]["ScheduleExpression"] == "cron(5 * * * ? *)"
+    assert 'FROM "iot"."pm25"' in described["QueryString"]
+    target = described["TargetConfiguration"]["TimestreamConfiguration"]
+    assert (target["DatabaseName"], target["TableName"]) == ("iot", "pm25_hourly")
+    table = client("timestream-write", deployed["timestream"]).describe_table(
+        DatabaseName="iot", TableName="pm25_hourly"
+    )
+    assert table["Table"]["MagneticStoreWriteProperties"]["EnableMagneticStoreWrites"] is True
 
 
 def test_stream_has_the_asked_shards(deployed):
@@ -490,7 +568,10 @@ def test_state_absent_deletes_everything_it_built(deployed, outputs, settings):
     (reservation,) = ec2.describe_instances(InstanceIds=[outputs["BastionInstanceId"]])["Reservations"]
     assert reservation["Instances"][0]["State"]["Name"] == "terminated"
     iam = client("iam", deployed["moto"])
-    for role_arn in (outputs["BastionRoleArn"], outputs["GrafanaReadRoleArn"]):
+    assert (
+        client("timestream-query", deployed["timestream"]).list_scheduled_queries()["ScheduledQueries"] == []
+    )
+    for role_arn in (outputs["BastionRoleArn"], outputs["GrafanaReadRoleArn"], outputs["RollupRoleArn"]):
         with pytest.raises(ClientError) as missing:
             iam.get_role(RoleName=role_arn.rsplit("/", 1)[1])
         assert missing.value.response["Error"]["Code"] == "NoSuchEntity"

@@ -1,4 +1,5 @@
-"""`ansible-playbook site.yml` end to end on this machine: fresh state folder, nine panels with rows,
+"""`ansible-playbook site.yml` end to end on this machine: fresh state folder, nine panels with rows, the
+air quality panels filled from the hourly rollup of the history,
 a second run with changed=0 that keeps the services, and `state=absent` stopping exactly them."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import boto3
 import pytest
 import yaml
 
+from catalogue import load_catalogue
 from dashboards.timestream_rows import run_query
 from tests.ansible_runner import run_playbook
 from tests.services import ROOT, free_port
@@ -42,7 +44,8 @@ def deployment(tmp_path_factory):
         "local_stack_state_dir": str(state_dir),
         "local_stack_kinesis_port": ports["kinesis"],
         "local_stack_timestream_port": ports["timestream"],
-        "local_stack_backfill": "15m",
+        # Over an hour, so that the history holds a whole past hour for the rollup (AQI panels).
+        "local_stack_backfill": "65m",
         "local_stack_report_wait": 120,
     }
     first = run_playbook(ROOT / "site.yml", "-e", json.dumps(extra))
@@ -83,6 +86,22 @@ def test_all_nine_panels_return_rows(deployment):
         assert result.rows, f"panel {panel['title']!r} returned no rows"
 
 
+def test_the_air_quality_panels_show_the_rolled_up_history(deployment):
+    client = query_client(deployment)
+    scheduled = [
+        q
+        for page in client.get_paginator("list_scheduled_queries").paginate()
+        for q in page["ScheduledQueries"]
+    ]
+    assert [(q["Name"], q["State"]) for q in scheduled] == [("pm25-hourly-rollup", "ENABLED")]
+    dashboard = json.loads((ROOT / "dashboards" / "pm25-air-quality.json").read_text())
+    table, bars, trend = (run_query(client, p["targets"][0]["rawQuery"]) for p in dashboard["panels"])
+    assert sorted(row[0] for row in table.rows) == sorted(load_catalogue().city_names)
+    assert all(0 <= row[2] <= 500 for row in table.rows)
+    assert sum(value is not None for row in bars.rows for value in row) == 12
+    assert len(trend.rows) == 12
+
+
 def test_provisioning_points_grafana_at_the_local_store(deployment):
     datasource_file = deployment["state_dir"] / "grafana" / "provisioning" / "datasources" / "timestream.yaml"
     (datasource,) = yaml.safe_load(datasource_file.read_text())["datasources"]
@@ -92,6 +111,7 @@ def test_provisioning_points_grafana_at_the_local_store(deployment):
     assert datasource["secureJsonData"]["secretKey"] == secret
     assert len(secret) == 40
     assert (deployment["state_dir"] / "grafana" / "dashboards" / "pm25-analysis-1.json").exists()
+    assert (deployment["state_dir"] / "grafana" / "dashboards" / "pm25-air-quality.json").exists()
 
 
 def test_second_run_changes_nothing_and_keeps_the_services(deployment):

@@ -28,7 +28,9 @@ def test_gauge_values_are_the_last_non_null_per_column():
 def test_columns_are_shown_under_the_panels_names():
     result = renamed(PIVOT, PANEL)
     assert result.columns == ["no 15 factory", "xujing", "chongming"]
-    text = format_report([PanelRun(1, PANEL["title"], "gauge", result, 0.012)], "http://127.0.0.1:8600")
+    text = format_report(
+        "PM2.5 Analysis 1", [PanelRun(1, PANEL["title"], "gauge", result, 0.012)], "http://127.0.0.1:8600"
+    )
     assert "[1] Shanghai PM2.5 analysis  (12 ms)" in text
     assert "2/3 stations reporting" in text
     assert "no 15 factory 57.0 · xujing 60.0" in text
