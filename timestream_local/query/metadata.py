@@ -208,8 +208,7 @@ class SchemaSource:
         columns = self.table_columns(database, table)
         dimensions = [name for name, _, attribute in columns if attribute == "DIMENSION"]
         values = [name for name, _, attribute in columns if attribute == "MEASURE_VALUE"]
-        kinds = " ".join(
-            f"WHEN count({quote(v)}) > 0 THEN '{v.split('::')[1]}'" for v in values
-        )  # the names are the fixed measure_value::<type>
+        kinds = " ".join(f"WHEN count({quote(v)}) > 0 THEN ?" for v in values)  # each type is a parameter
         sql = f"SELECT measure_name, CASE {kinds} ELSE 'multi' END FROM {self._relation(database, table)} GROUP BY 1 ORDER BY 1"
-        return [(name, kind, dimensions) for name, kind in self.cursor.execute(sql).fetchall()]
+        types = [v.split("::", 1)[1] for v in values]
+        return [(name, kind, dimensions) for name, kind in self.cursor.execute(sql, types).fetchall()]
