@@ -156,3 +156,13 @@ def grid_positions(layout: tuple[tuple[tuple[int, int], ...], ...]) -> list[Grid
             x += width
         y += max(height for _, height in row)
     return positions
+
+
+def place(panels: list, layout: tuple[tuple[tuple[int, int], ...], ...]) -> list:
+    """Give each panel its place in ``layout`` (as grid_positions reads it), in order; returns them."""
+    positions = grid_positions(layout)
+    if len(panels) != len(positions):
+        raise ValueError(f"layout has {len(positions)} places for {len(panels)} panels")
+    for panel, position in zip(panels, positions, strict=True):
+        panel.gridPos = position
+    return panels

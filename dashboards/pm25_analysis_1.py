@@ -14,7 +14,7 @@ from dashboards.common import (
     Gauge,
     TimestreamTarget,
     datasource,
-    grid_positions,
+    place,
     pm25_thresholds,
     rename_columns,
 )
@@ -123,12 +123,7 @@ LAYOUT: tuple[tuple[tuple[int, int], ...], ...] = (
 
 
 def build(ctx: queries.QueryContext) -> GrafanaDashboard:
-    panels = _panels(ctx)
-    positions = grid_positions(LAYOUT)
-    if len(panels) != len(positions):
-        raise ValueError(f"layout has {len(positions)} places for {len(panels)} panels")
-    for panel, position in zip(panels, positions, strict=True):
-        panel.gridPos = position
+    panels = place(_panels(ctx), LAYOUT)
     return GrafanaDashboard(
         title=TITLE,
         uid=UID,

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import boto3
 import pytest
-from botocore.config import Config
-
-from tests.services import start_timestream_local
 
 GUIDE = "https://docs.aws.amazon.com/timestream/latest/developerguide"
 AGGREGATE = f"{GUIDE}/aggregate-functions.html"
@@ -22,17 +18,6 @@ OPERATORS = f"{GUIDE}/date-time-operators.html"
 REGEX = f"{GUIDE}/regex-functions.html"
 
 LETTERS = "(VALUES (('a', 1)), (('b', 2)), (('c', 3)), (('d', 4))) AS t(c1, c2)"
-
-
-@pytest.fixture(scope="module")
-def query(tmp_path_factory):
-    service = start_timestream_local(tmp_path_factory.mktemp("examples") / "data")
-    client = boto3.client(
-        "timestream-query", endpoint_url=service.url, region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-    yield client
-    service.stop()
 
 
 def _cell(datum: dict) -> object:

@@ -13,12 +13,10 @@ import math
 import re
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.services import ROOT, start_timestream_local
+from tests.services import ROOT
 from tests.timestream_local.store_helpers import query_rows
 
 COVERAGE = ROOT / "docs" / "sql-coverage.md"
@@ -36,17 +34,6 @@ def _rows(path: Path) -> list[tuple[str, str, str]]:
 
 
 ROWS = _rows(COVERAGE)
-
-
-@pytest.fixture(scope="module")
-def query(tmp_path_factory):
-    service = start_timestream_local(tmp_path_factory.mktemp("coverage") / "data")
-    client = boto3.client(
-        "timestream-query", endpoint_url=service.url, region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-    yield client
-    service.stop()
 
 
 def test_the_coverage_table_lists_every_chapter():

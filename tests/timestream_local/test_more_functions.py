@@ -12,25 +12,10 @@ import itertools
 import math
 import re
 
-import boto3
 import pytest
-from botocore.config import Config
-
-from tests.services import start_timestream_local
 
 TRINO = "https://trino.io/docs/current/functions"
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-@pytest.fixture(scope="module")
-def query(tmp_path_factory):
-    service = start_timestream_local(tmp_path_factory.mktemp("more") / "data")
-    client = boto3.client(
-        "timestream-query", endpoint_url=service.url, region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-    yield client
-    service.stop()
 
 
 def _cell(datum: dict) -> object:

@@ -12,22 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
-
-from tests.services import start_timestream_local
-
-
-@pytest.fixture(scope="module")
-def query(tmp_path_factory):
-    service = start_timestream_local(tmp_path_factory.mktemp("literals") / "data")
-    client = boto3.client(
-        "timestream-query", endpoint_url=service.url, region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}),
-    )  # fmt: skip
-    yield client
-    service.stop()
 
 
 def _one(query, sql: str) -> tuple[str, str | None]:
