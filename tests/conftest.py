@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 
 import boto3
+import botocore.config
 import pytest
 
-from tests.services import LOCAL_CREDENTIALS, Service, start_kinesalite, start_timestream_local
+from tests.services import (
+    LOCAL_CREDENTIALS,
+    Moto,
+    Service,
+    start_kinesalite,
+    start_moto,
+    start_timestream_local,
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -36,6 +44,27 @@ def timestream_local(tmp_path_factory) -> Service:
     service = start_timestream_local(tmp_path_factory.mktemp("timestream") / "data")
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory) -> Moto:
+    """moto in server mode: AWS's control plane (CloudFormation, EC2, IAM, SSM) and S3."""
+    try:
+        moto = start_moto(tmp_path_factory.mktemp("moto"))
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield moto
+    moto.stop()
+
+
+def s3_client(moto: Moto):
+    """A boto3 S3 client on moto's server (path-style addressing, as the store uses)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        config=botocore.config.Config(s3={"addressing_style": "path"}),
+    )
 
 
 @pytest.fixture

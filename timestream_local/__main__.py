@@ -127,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
         "their threads start with the server, and later connections wait for a free one",
     )
     serve.add_argument(
+        "--s3-endpoint-url",
+        default=os.environ.get("TIMESTREAM_LOCAL_S3_ENDPOINT_URL"),
+        metavar="URL",
+        help="S3 (or an S3-compatible service) for UNLOAD, batch load and scheduled-query error reports, "
+        "e.g. https://s3.us-east-1.amazonaws.com, called with the AWS credentials in the server's environment "
+        "(env TIMESTREAM_LOCAL_S3_ENDPOINT_URL); without it UNLOAD and batch load are refused and error "
+        "reports are files under the data directory",
+    )
+    serve.add_argument(
         "--tier-interval",
         type=_positive,
         default=60.0,
@@ -164,8 +173,12 @@ class ConfigError(Exception):
 
 
 def _check_config(args: argparse.Namespace) -> None:
+    from timestream_local.storage.objects import check_endpoint  # noqa: PLC0415 - keep --help fast
+
     if bool(args.access_key) != bool(args.secret_key):
         raise ConfigError("give both --access-key and --secret-key (or neither to accept any credentials).")
+    if args.s3_endpoint_url is not None and (problem := check_endpoint(args.s3_endpoint_url)):
+        raise ConfigError(problem)
     if not 0 <= args.port < 65536:
         raise ConfigError(f"--port {args.port} is not a TCP port number (1-65535, or 0 for any free port).")
     data_dir: Path = args.data_dir
@@ -192,6 +205,7 @@ def _open_store(args: argparse.Namespace) -> Any:
             sync_writes=args.sync_writes,
             flush_interval=args.flush_interval,
             engine_memory=split_memory(args.memory_limit)[0],
+            s3_endpoint_url=args.s3_endpoint_url,
         )
     except WriteLogDamaged as error:
         raise ConfigError(str(error)) from error

@@ -4,7 +4,8 @@
 services on them (domain/), replays the write log and starts the flusher; ``close()`` commits what
 is pending and closes them in order. It holds no rules and no state of its own: the API handlers
 use ``catalogue``, ``writer`` and ``tags``, queries read through ``reader``, the tier mover runs
-``mover``, scheduled queries (and their failed runs' error reports) are kept by ``scheduled``.
+``mover``, scheduled queries (and their failed runs' error reports) are kept by ``scheduled``;
+``objects`` is S3 (``--s3-endpoint-url``), or None when the server has none.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from timestream_local.storage.flusher import Flusher
 from timestream_local.storage.magnetic import MagneticTier
 from timestream_local.storage.memory import MemoryTier
 from timestream_local.storage.mover import Mover
+from timestream_local.storage.objects import ObjectStore
 from timestream_local.storage.reader import Reader
 from timestream_local.storage.scheduled import ScheduledDocuments
 from timestream_local.storage.tags import TagTable
@@ -48,7 +50,10 @@ class Store:
         streaming_writes: bool = True,
         engine_memory: int = DEFAULT_ENGINE_MEMORY,
         scheduled_clock: Callable[[], float] = time.time,
+        s3_endpoint_url: str | None = None,
     ) -> None:
+        # S3 (UNLOAD, batch load, error reports) when the server is given an endpoint, else None
+        self.objects = None if s3_endpoint_url is None else ObjectStore(s3_endpoint_url, region)
         self.database = Database(data_dir, engine_memory)
         self.data_dir = self.database.data_dir
         flusher = None
@@ -94,7 +99,7 @@ class Store:
             self.flusher.replay(self.writer.parse_entry)
             self.scheduled = ScheduledQueries(
                 ScheduledDocuments(self.database),
-                ErrorReports(self.data_dir),
+                ErrorReports(self.data_dir, self.objects),
                 region,
                 scheduled_clock,
                 self.tags,  # scheduled queries can be tagged too

@@ -1,5 +1,5 @@
-"""Fixtures for the AWS deployment tests: moto's server as the AWS control plane, and a runner
-that calls ansible-playbook the way a user does (from the project folder, with its ansible.cfg)."""
+"""Fixtures for the AWS deployment tests (moto's server, the AWS control plane, is tests/conftest.py's
+``moto_server``): a runner that calls ansible-playbook the way a user does (from the project folder, with its ansible.cfg)."""
 
 from __future__ import annotations
 
@@ -8,70 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.services import LOCAL_CREDENTIALS, ROOT, announced_port
+from tests.services import LOCAL_CREDENTIALS, ROOT
 
 BIN = Path(sys.executable).parent
 PLAYBOOK_TIMEOUT = 240
-
-
-@dataclass
-class Moto:
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def _moto_ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/", timeout=0.5) as response:  # noqa: S310 - loopback
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory) -> Moto:
-    """moto in server mode: CloudFormation, EC2, IAM and SSM (with AWS's public AMI parameters)."""
-    executable = BIN / "moto_server"
-    if not executable.exists():
-        pytest.fail(f"{executable} is missing; run `make setup`")
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(executable), "-H", "127.0.0.1", "-p", "0"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **LOCAL_CREDENTIALS},
-        )
-    try:
-        port = announced_port(process, log_path, "moto_server")
-    except RuntimeError as error:
-        pytest.fail(str(error))
-    moto = Moto(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 30
-    while not _moto_ready(moto.url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"moto_server did not start:\n{moto.log()}")
-        time.sleep(0.1)
-    yield moto
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 @dataclass

@@ -28,7 +28,8 @@ FRONT = {"server", "http1", "sigv4", "urls"}
 ALLOWED = {
     "cli": {"front", "api", "assembly", "domain", "storage", "query"},
     "front": {"api", "assembly", "query"},  # query: the type of a connection's prepared statements
-    "api": {"domain", "query", "storage.reader"},  # queries read the store through reader.py alone
+    # queries read the store through reader.py alone; S3 (UNLOAD, batch load, reports) is objects.py
+    "api": {"domain", "query", "storage.reader", "storage.objects"},
     "assembly": {"domain", "storage"},
     "domain": {"storage"},
     "storage": set(),

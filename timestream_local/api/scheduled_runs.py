@@ -6,8 +6,9 @@ the Query API's engine (the same guard, limits and timeout as Query; api/query.p
 maps the result to records by the TargetConfiguration (domain/materialize.py) and writes them through
 the Write API's path (``Writer.write_records``, 100 records a call, so the ingestion window, schema and
 version rules apply as to any client). Its summary goes to the scheduled query's LastRunSummary (and
-RecentlyFailedRuns when it failed); a failed run's error report is written to
-<data-dir>/error-reports/<bucket>/<key> (through the domain, by storage/error_reports.py), the key formed as AWS forms it:
+RecentlyFailedRuns when it failed); a failed run's error report is written to s3://<bucket>/<key>
+when the server has an S3 endpoint, else to <data-dir>/error-reports/<bucket>/<key> (through the
+domain, by storage/error_reports.py), the key formed as AWS forms it:
 [<prefix>/]<name>-<suffix>/<InvocationTime>/<Auto|Manual>/<TriggerTime>.
 
 The scheduler is one thread, started with the server like every thread of it (server.py says why):
@@ -36,6 +37,7 @@ from timestream_local.domain.scheduled import ScheduledQueries, ScheduledQuery
 from timestream_local.domain.writes import Writer
 from timestream_local.exceptions import TimestreamError
 from timestream_local.models import MAX_RECORDS_PER_WRITE
+from timestream_local.storage.objects import ObjectStoreError
 
 log = logging.getLogger(__name__)
 
@@ -167,16 +169,14 @@ class Runner:
             key = "/".join(parts)
             report = {"reportId": uuid.uuid4().hex, "errors": outcome.errors}
             try:
-                path = self.queries.write_report(s3["BucketName"], key, report)
-            except (OSError, ValueError) as error:
+                where = self.queries.write_report(s3["BucketName"], key, report)
+            except (ObjectStoreError, OSError, ValueError) as error:
                 log.error("scheduled query %s: the error report could not be written: %s", query.name, error)
             else:
                 summary["ErrorReportLocation"] = {
                     "S3ReportLocation": {"BucketName": s3["BucketName"], "ObjectKey": key}
                 }
-                log.warning(
-                    "scheduled query %s: error report written to %s (no S3 endpoint yet)", query.name, path
-                )
+                log.warning("scheduled query %s: error report written to %s", query.name, where)
         return summary
 
 

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from timestream_local.catalog import ACCOUNT_ID
@@ -160,7 +159,8 @@ class ScheduledQueries:
             log.info(
                 "scheduled queries: SNS notifications are kept in their NotificationConfiguration but not "
                 "delivered (timestream_local has no SNS); ScheduledQueryExecutionRoleArn is kept, not assumed; "
-                "error reports are written as files under the data directory's error-reports/ (no S3 endpoint yet)"
+                "error reports are written %s",
+                self._reports.where,
             )
 
     # ---------------------------------------------------------------------------- the API's actions
@@ -224,8 +224,8 @@ class ScheduledQueries:
         with self._lock:
             return copy.deepcopy(self._get(arn))
 
-    def write_report(self, bucket: str, key: str, report: dict[str, Any]) -> Path:
-        """Keep a failed run's error report (a file: the store has no S3 endpoint yet)."""
+    def write_report(self, bucket: str, key: str, report: dict[str, Any]) -> str:
+        """Keep a failed run's error report (in S3, or a file without an S3 endpoint); where it went."""
         return self._reports.write(bucket, key, report)
 
     # ------------------------------------------------------------------------------ the scheduler's
