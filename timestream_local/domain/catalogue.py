@@ -10,6 +10,7 @@ takes the store's locks itself except those the writer calls while it already ho
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -223,15 +224,24 @@ class Catalogue:
             table = self.table(database, name)
             if schema is not None:
                 check_schema_update(table.schema, schema)  # before anything changes
-                table.schema = schema
-            if retention is not None:
-                table.retention = retention
-            if magnetic_writes is not None:
-                table.magnetic_writes = magnetic_writes
-            table.updated = time.time()
+            # the change is saved from a copy and applied in memory only once committed, so a failed
+            # save leaves memory as it is on disk
+            changed = dataclasses.replace(
+                table,
+                schema=table.schema if schema is None else schema,
+                retention=table.retention if retention is None else retention,
+                magnetic_writes=table.magnetic_writes if magnetic_writes is None else magnetic_writes,
+                updated=time.time(),
+            )
             self._db.sql("BEGIN")
-            self._descriptions.save_table(table)
-            self._db.sql("COMMIT")
+            try:
+                self._descriptions.save_table(changed)
+                self._db.sql("COMMIT")
+            except Exception:
+                self._db.sql("ROLLBACK")
+                raise
+            table.schema, table.retention = changed.schema, changed.retention
+            table.magnetic_writes, table.updated = changed.magnetic_writes, changed.updated
             return table
 
     def delete_table(self, database: str, name: str) -> None:
