@@ -115,6 +115,23 @@ def test_string_arguments_of_every_function_stay_strings(isolated):
     assert "Traceback" not in service.log()
 
 
+def test_row_field_names_carrying_sql_come_back_as_names(isolated):
+    """A ROW's field names are the one piece of client text in the SQL that fixes result values
+    (query/results.py names each field of the rewritten row): quoted, they stay names, whatever
+    they hold, and the values (a TIMESTAMP, which the fix-up rewrites) stay whole."""
+    _service, root, query = isolated
+    names = [*_payloads(root), 'x" := 1) END, struct_pack(y', "t's"]
+    for name in names:
+        field = '"' + name.replace('"', '""') + '"'
+        sql = f"SELECT CAST(ROW(7, TIMESTAMP '2026-01-02 03:04:05.123456789') AS ROW({field} INTEGER, b TIMESTAMP)) AS r"
+        answer = query.query(QueryString=sql)
+        fields = answer["ColumnInfo"][0]["Type"]["RowColumnInfo"]
+        assert [f["Name"] for f in fields] == [name, "b"], sql
+        values = [d["ScalarValue"] for d in answer["Rows"][0]["Data"][0]["RowValue"]["Data"]]
+        assert values == ["7", "2026-01-02 03:04:05.123456789"], sql
+    _check_nothing_escaped([], root)
+
+
 def test_units_keywords_and_nested_selects_cannot_carry_sql(isolated):
     _service, root, query = isolated
     canary = root / "canary.txt"

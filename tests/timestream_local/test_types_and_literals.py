@@ -164,3 +164,27 @@ def test_a_parenthesised_list_is_a_row(query):
     assert page["Rows"][0]["Data"][0]["RowValue"]["Data"] == [
         {"ScalarValue": "1"}, {"ScalarValue": "2020-01-02 03:04:05.000000000"}, {"ScalarValue": "a"},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("sql", "path"),
+    [
+        ("SELECT CAST(ROW(TIMESTAMP '{t}') AS ROW(b TIMESTAMP)) AS r", ["RowValue", 0]),
+        ("SELECT CAST(ARRAY[TIMESTAMP '{t}'] AS ARRAY(TIMESTAMP)) AS r", ["ArrayValue", 0]),
+        ("SELECT CAST(ARRAY['{t}'] AS ARRAY(TIMESTAMP)) AS r", ["ArrayValue", 0]),
+        ("SELECT CAST(ROW(ARRAY[TIMESTAMP '{t}'], 1) AS ROW(a ARRAY(TIMESTAMP), n BIGINT)) AS r",
+         ["RowValue", 0, "ArrayValue", 0]),
+    ],
+)  # fmt: skip
+def test_a_timestamp_inside_a_cast_row_or_array_keeps_its_nanoseconds(query, sql, path):
+    """Timestream's TIMESTAMP has nanoseconds wherever it is: a ROW field or ARRAY element cast to
+    TIMESTAMP kept only microseconds (…05.123457000)."""
+    moment = "2026-01-02 03:04:05.123456789"
+    datum = query.query(QueryString=sql.format(t=moment))["Rows"][0]["Data"][0]
+    for step in path:
+        datum = (
+            datum[step]
+            if isinstance(step, str)
+            else (datum["Data"] if isinstance(datum, dict) else datum)[step]
+        )
+    assert datum == {"ScalarValue": moment}

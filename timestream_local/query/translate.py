@@ -193,6 +193,10 @@ class _Rewriter:
             return self._trino_meaning(node)
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.TIMESTAMP:
             return self._timestamp_cast(node)
+        if isinstance(node, exp.Cast) and node.to.this in (exp.DType.ARRAY, exp.DType.STRUCT):
+            for inner in node.to.find_all(exp.DataType):  # ROW(t TIMESTAMP), ARRAY(TIMESTAMP): nanoseconds too
+                if inner.this == exp.DType.TIMESTAMP:
+                    inner.set("this", exp.DType.TIMESTAMP_NS)
         if isinstance(node, exp.Sub):
             folded = self._before_now(node)
             if folded is not node:
