@@ -194,7 +194,8 @@ class _Rewriter:
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.TIMESTAMP:
             return self._timestamp_cast(node)
         if isinstance(node, exp.Cast) and node.to.this in (exp.DType.ARRAY, exp.DType.STRUCT):
-            for inner in node.to.find_all(exp.DataType):  # ROW(t TIMESTAMP), ARRAY(TIMESTAMP): nanoseconds too
+            # ROW(t TIMESTAMP), ARRAY(TIMESTAMP): nanoseconds too
+            for inner in node.to.find_all(exp.DataType):
                 if inner.this == exp.DType.TIMESTAMP:
                     inner.set("this", exp.DType.TIMESTAMP_NS)
         if isinstance(node, exp.Sub):
