@@ -394,3 +394,67 @@ def test_a_task_cut_off_by_a_killed_server_is_resumed_after_the_restart(moto_ser
         assert (int(counts[0]["n"]), int(counts[0]["s"])) == (60_000, sum(r["pm10"] for r in readings))
     finally:
         service.stop()
+
+
+MIXED = {
+    "TimeColumn": "ts",
+    "TimeUnit": "SECONDS",
+    "DimensionMappings": [{"SourceColumn": "station", "DestinationColumn": "location"}],
+    "MeasureNameColumn": "kind",
+    "MixedMeasureMappings": [
+        {"MeasureName": "pm", "SourceColumn": "pm25", "TargetMeasureName": "pm2.5", "MeasureValueType": "DOUBLE"},
+        {"MeasureName": "note", "SourceColumn": "note", "MeasureValueType": "VARCHAR"},
+        {"MeasureName": "both", "TargetMeasureName": "reading", "MeasureValueType": "MULTI",
+         "MultiMeasureAttributeMappings": [
+             {"SourceColumn": "pm25", "MeasureValueType": "DOUBLE"},
+             {"SourceColumn": "note", "TargetMultiMeasureAttributeName": "remark", "MeasureValueType": "VARCHAR"},
+         ]},
+    ],
+}  # fmt: skip
+
+
+def test_mixed_measures_with_a_csv_configuration_and_a_record_version(loaded):
+    write, query, s3 = loaded
+    database, table = _table(write)
+    bucket, reports = _bucket(s3, "source"), _bucket(s3, "reports")
+    now = int(time.time()) - 600
+    text = "\n".join([
+        "ts|kind|station| pm25 |note",
+        f"{now}|pm| Haidian | 12.5 |NA",
+        f"{now + 1}|note|Jingan|NA|'calm | clear, \"dry\"'",
+        f"{now + 2}|both|Haidian| 30.25 |'two\nlines'",
+        f"{now + 3}|both|Jingan|NA| windy ",
+    ]) + "\n"  # fmt: skip
+    s3.put_object(Bucket=bucket, Key="mixed.csv", Body=text.encode())
+    csv_config = {"ColumnSeparator": "|", "QuoteChar": "'", "NullValue": "NA", "TrimWhiteSpace": True}
+    args = _task_args(database, table, bucket, "mixed.csv", reports, model=MIXED, RecordVersion=3)
+    args["DataSourceConfiguration"]["CsvConfiguration"] = csv_config
+    described = _wait(write, write.create_batch_load_task(**args)["TaskId"])
+    assert (described["TaskStatus"], described["ProgressReport"]["RecordsIngested"]) == ("SUCCEEDED", 4), (
+        described
+    )
+    assert described["DataSourceConfiguration"]["CsvConfiguration"] == csv_config
+    assert described["RecordVersion"] == 3
+
+    rows = query_rows(
+        query,
+        "SELECT to_unixtime(time) AS t, measure_name, location, measure_value::double AS d, "
+        f'measure_value::varchar AS v, pm25, remark FROM "{database}"."{table}" ORDER BY time',
+    )
+    got = [
+        (int(float(r["t"])), r["measure_name"], r["location"], r["d"], r["v"], r["pm25"], r["remark"])
+        for r in rows
+    ]
+    assert got == [
+        (now, "pm2.5", "Haidian", "12.5", None, None, None),
+        (now + 1, "note", "Jingan", None, 'calm | clear, "dry"', None, None),
+        (now + 2, "reading", "Haidian", None, None, "30.25", "two\nlines"),
+        (now + 3, "reading", "Jingan", None, None, None, "windy"),
+    ]
+    # the records carry RecordVersion: a lower version of the same record is refused, naming version 3
+    record = {"Dimensions": [{"Name": "location", "Value": "Haidian"}], "MeasureName": "pm2.5",
+              "MeasureValue": "99", "MeasureValueType": "DOUBLE", "Time": str(now), "TimeUnit": "SECONDS",
+              "Version": 2}  # fmt: skip
+    with pytest.raises(write.exceptions.RejectedRecordsException) as error:
+        write.write_records(DatabaseName=database, TableName=table, Records=[record])
+    assert error.value.response["RejectedRecords"][0]["ExistingVersion"] == 3

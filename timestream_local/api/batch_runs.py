@@ -164,14 +164,14 @@ class Loader:
         done = 0
         try:
             for row in rows:
+                if self._stopping.is_set():  # progress goes back to the last saved position
+                    raise _Stopped("The server stopped; resume the task with ResumeBatchLoadTask.")
                 done = self._row(task, key, row, mapper, done, skip, pending)
                 if len(pending) >= MAX_RECORDS_PER_WRITE:
                     self._write(task, key, pending)
                     pending.clear()
                     task.position[1] = done
                     self.tasks.checkpoint(task)
-                    if self._stopping.is_set():
-                        raise _Stopped("The server is stopping; resume the task with ResumeBatchLoadTask.")
         except RowError:  # the object could not be read to its end: what was read is still written
             self._write(task, key, pending)
             raise
