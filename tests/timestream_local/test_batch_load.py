@@ -2,8 +2,8 @@
 sample flow (a CSV uploaded to S3, a task with a multi-measure data model, DescribeBatchLoadTask polled
 until SUCCEEDED, the rows queried and compared with the CSV read in plain Python); bad rows counted and
 reported in the error report object; refusals naming the field; list paging and the status filter;
-AWS's 100-file quota; and a task cut off by a killed server, PROGRESS_STOPPED after the restart and
-resumed to the exact rows.
+AWS's 100-file quota; a mixed-measure model with a CsvConfiguration and RecordVersion; and a task cut
+off by a killed or stopped server, PROGRESS_STOPPED after the restart and resumed to the exact rows.
 """
 
 from __future__ import annotations
@@ -348,7 +348,10 @@ def test_without_s3_every_action_says_to_start_with_an_endpoint(timestream_write
         assert "start it with --s3-endpoint-url" in str(error.value)
 
 
-def test_a_task_cut_off_by_a_killed_server_is_resumed_after_the_restart(moto_server, tmp_path):
+@pytest.mark.parametrize("kill", [True, False], ids=["killed", "stopped"])
+def test_a_task_cut_off_by_the_server_stopping_is_resumed_after_the_restart(moto_server, tmp_path, kill):
+    """Killed, the task is IN_PROGRESS in the store and the next start marks it PROGRESS_STOPPED;
+    stopped (SIGTERM), the loader itself stops it at the next row and saves it so."""
     s3 = s3_client(moto_server)
     args = ["--s3-endpoint-url", moto_server.url]
     service = start_timestream_local(tmp_path / "data", extra_args=args)
@@ -369,14 +372,19 @@ def test_a_task_cut_off_by_a_killed_server_is_resumed_after_the_restart(moto_ser
             time.sleep(0.05)
         assert described["TaskStatus"] == "IN_PROGRESS", described
     finally:
-        service.stop(kill=True)
+        service.stop(kill=kill)
+    # stopped, the loader saved the task itself before the server ended
+    assert (f"batch load task {task_id} stopped: The server stopped" in service.log()) is not kill
 
     service = start_timestream_local(tmp_path / "data", extra_args=args)
     try:
         write, query = _clients(service)
         described = write.describe_batch_load_task(TaskId=task_id)["BatchLoadTaskDescription"]
         assert described["TaskStatus"] == "PROGRESS_STOPPED"
-        assert "resume it with ResumeBatchLoadTask" in described["ErrorMessage"]
+        assert described["ErrorMessage"] == (
+            "The server stopped while the task was in progress; resume it with ResumeBatchLoadTask "
+            "to continue from where it got to."
+        )
         left = described["ResumableUntil"].timestamp() - time.time()
         assert 7 * 86_400 - 120 < left <= 7 * 86_400
         stopped = write.list_batch_load_tasks(TaskStatus="PROGRESS_STOPPED")["BatchLoadTasks"]

@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from timestream_local.domain.batch_config import source_columns
-from timestream_local.domain.batch_loads import BatchLoadTask, BatchLoadTasks
+from timestream_local.domain.batch_loads import STOPPED_BY_RESTART, BatchLoadTask, BatchLoadTasks
 from timestream_local.domain.batch_rows import CsvFormat, Row, RowError, RowMapper, read_rows
 from timestream_local.domain.records import parse_write_request
 from timestream_local.domain.writes import Writer
@@ -165,7 +165,7 @@ class Loader:
         try:
             for row in rows:
                 if self._stopping.is_set():  # progress goes back to the last saved position
-                    raise _Stopped("The server stopped; resume the task with ResumeBatchLoadTask.")
+                    raise _Stopped(STOPPED_BY_RESTART)
                 done = self._row(task, key, row, mapper, done, skip, pending)
                 if len(pending) >= MAX_RECORDS_PER_WRITE:
                     self._write(task, key, pending)
