@@ -95,6 +95,12 @@ class Loader:
             task.add_error(None, error.message)
             self._end(task, "FAILED", error.message)
             return
+        except Exception as error:  # a fault of the store itself: said in the log, the task resumable
+            log.exception("batch load task %s: the load failed", task.task_id)
+            self.tasks.finish(
+                task, "PROGRESS_STOPPED", f"Internal error while loading: {error}; resume the task."
+            )
+            return
         self._end(task, "FAILED" if task.failed_anything else "SUCCEEDED", None)
 
     def _end(self, task: BatchLoadTask, status: str, message: str | None) -> None:
