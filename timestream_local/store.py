@@ -4,7 +4,8 @@
 services on them (domain/), replays the write log and starts the flusher; ``close()`` commits what
 is pending and closes them in order. It holds no rules and no state of its own: the API handlers
 use ``catalogue``, ``writer`` and ``tags``, queries read through ``reader``, the tier mover runs
-``mover``, scheduled queries (and their failed runs' error reports) are kept by ``scheduled``;
+``mover``, scheduled queries (and their failed runs' error reports) are kept by ``scheduled``,
+batch load tasks by ``batch_loads``;
 ``objects`` is S3 (``--s3-endpoint-url``), or None when the server has none.
 """
 
@@ -14,12 +15,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from timestream_local.domain.batch_loads import BatchLoadTasks
 from timestream_local.domain.catalogue import Catalogue
 from timestream_local.domain.scheduled import ScheduledQueries
 from timestream_local.domain.tags import TagStore
 from timestream_local.domain.versions import Versions
 from timestream_local.domain.writes import Writer
 from timestream_local.storage import lockdown, upgrade
+from timestream_local.storage.batch_loads import BatchLoadDocuments
 from timestream_local.storage.database import Database
 from timestream_local.storage.descriptions import Descriptions
 from timestream_local.storage.error_reports import ErrorReports
@@ -49,7 +52,7 @@ class Store:
         sync_writes: bool = False,
         streaming_writes: bool = True,
         engine_memory: int = DEFAULT_ENGINE_MEMORY,
-        scheduled_clock: Callable[[], float] = time.time,
+        scheduled_clock: Callable[[], float] = time.time,  # scheduled queries and batch load tasks
         s3_endpoint_url: str | None = None,
     ) -> None:
         # S3 (UNLOAD, batch load, error reports) when the server is given an endpoint, else None
@@ -104,6 +107,7 @@ class Store:
                 scheduled_clock,
                 self.tags,  # scheduled queries can be tagged too
             )
+            self.batch_loads = BatchLoadTasks(BatchLoadDocuments(self.database), scheduled_clock)
         except BaseException:
             if flusher is not None:
                 flusher.close(flush=False)

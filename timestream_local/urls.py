@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from timestream_local.api.batch_load import BatchLoadApi
+from timestream_local.api.batch_runs import Loader
 from timestream_local.api.endpoints import Endpoints
 from timestream_local.api.params import Call
 from timestream_local.api.query import QueryApi
@@ -40,13 +42,7 @@ Handler = Callable[[Call], dict[str, Any]]
 
 # Actions AWS has that this server does not answer yet, and the issue that brings each: refused
 # with UnknownOperationException naming it, never answered with a success that did nothing.
-_ISSUE_16 = "issue 16 (scheduled queries, batch load, UNLOAD and tags)"
-NOT_YET = {
-    **dict.fromkeys(
-        ("CreateBatchLoadTask", "DescribeBatchLoadTask", "ListBatchLoadTasks", "ResumeBatchLoadTask"),
-        f"batch load arrives with {_ISSUE_16}",
-    ),
-}
+NOT_YET: dict[str, str] = {}
 
 
 def action_of(target: str) -> str:
@@ -64,11 +60,14 @@ class Router:
         query: QueryApi,
         tags: TagsApi,
         scheduled: ScheduledApi | None = None,
+        batch_load: BatchLoadApi | None = None,
     ) -> None:
         self._query = query
         self._scheduled = scheduled
+        self._batch_load = batch_load
         self._routes: dict[str, Handler] = {}
-        for api in (endpoints, write, query, tags, *([scheduled] if scheduled is not None else [])):
+        extra = [api for api in (scheduled, batch_load) if api is not None]
+        for api in (endpoints, write, query, tags, *extra):
             for action, handler in api.actions().items():
                 if action in self._routes:
                     raise ValueError(f"two handlers for the action {action}")
@@ -106,9 +105,11 @@ class Router:
         return handler(request)
 
     def close(self) -> None:
-        """Stop what runs beside the requests (the scheduler); before the store closes."""
+        """Stop what runs beside the requests (the scheduler, the batch loader); before the store closes."""
         if self._scheduled is not None:
             self._scheduled.close()
+        if self._batch_load is not None:
+            self._batch_load.close()
 
     def open_statements(self) -> PreparedStatements:
         """A client connection's cursor for queries, with the statements it will prepare."""
@@ -123,14 +124,19 @@ def for_store(
     run_schedules: bool = True,
 ) -> Router:
     """The router of a server at ``address`` (named by DescribeEndpoints) over ``store``; with
-    ``run_schedules`` its scheduler thread starts now and runs each enabled schedule when it is due."""
+    ``run_schedules`` its scheduler thread starts now and runs each enabled schedule when it is due,
+    and (with an S3 endpoint) the batch loader thread starts now and loads each task in turn."""
     query = QueryApi(store.reader, query_timeout=query_timeout, results_bytes=results_bytes)
     runner = Runner(store.scheduled, query, store.writer)
     scheduler = Scheduler(store.scheduled, runner) if run_schedules else None
+    loader = None
+    if run_schedules and store.objects is not None:
+        loader = Loader(store.batch_loads, store.writer, store.objects)
     return Router(
         Endpoints(address),
         WriteApi(store.catalogue, store.writer),
         query,
         TagsApi(store.tags),
         ScheduledApi(store.scheduled, runner, scheduler),
+        BatchLoadApi(store.batch_loads, store.catalogue, store.objects, loader),
     )
