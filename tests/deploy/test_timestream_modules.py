@@ -150,7 +150,7 @@ def test_check_mode_reports_changes_without_making_them(
     assert predicted["changed"] is True
     assert predicted["diff"] == {
         "before": {"state": "absent"},
-        "after": {"state": "present", "name": name, "kms_key_id": ""},
+        "after": {"state": "present", "name": name, "kms_key_id": "", "tags": {}},
     }
     with pytest.raises(ClientError) as missing:
         timestream_write.describe_database(DatabaseName=name)
