@@ -12,6 +12,10 @@ description:
   - Works against AWS and against any Timestream-compatible endpoint such as the
     project's C(timestream_local), through O(endpoint_url).
   - Idempotent; supports check mode and diff mode.
+  - O(tags) and O(purge_tags) work as in the amazon.aws collection. A new database gets its tags in
+    the CreateDatabase call; an existing one is reconciled with ListTagsForResource, UntagResource
+    and TagResource. Timestream allows 50 tags per resource, keys of 1 to 128 characters (not
+    starting with C(aws:)) and values of up to 256.
   - An account that never used Timestream for LiveAnalytics gets C(AccessDeniedException)
     (the service closed to new customers on 2025-06-20); the module says so and points to
     C(timestream_backend=local).
@@ -34,6 +38,7 @@ options:
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
 author: pm25-timestream contributors
 """
 
@@ -48,6 +53,14 @@ EXAMPLES = r"""
     name: iot
     region: us-east-1
     endpoint_url: http://127.0.0.1:8600
+
+- name: Tag the database, keeping the tags others gave it
+  timestream_database:
+    name: iot
+    tags:
+      project: pm25-timestream
+    purge_tags: false
+    region: us-east-1
 """
 
 RETURN = r"""
@@ -60,9 +73,28 @@ database:
     arn: arn:aws:timestream:us-east-1:123456789012:database/iot
     table_count: 1
     kms_key_id: arn:aws:kms:us-east-1:123456789012:key/abcd
+    tags:
+      project: pm25-timestream
+  contains:
+    tags:
+      description: The database's tags (what they will be, in check mode).
+      type: dict
+      returned: when the database exists
 """
 
-from ansible.module_utils.pm25_timestream import AWS_ERRORS, delete, fail, is_not_found
+from ansible.module_utils.pm25_timestream import (
+    AWS_ERRORS,
+    ERRORS,
+    TAG_OPTIONS,
+    delete,
+    fail,
+    is_not_found,
+    read_tags,
+    sync_tags,
+    tag_list,
+    target_tags,
+    wanted_tags,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 
@@ -73,42 +105,69 @@ def describe(client, name: str) -> dict | None:
         if is_not_found(exc):
             return None
         raise
+    arn = database.get("Arn", "")
     return {
         "name": database.get("DatabaseName", name),
-        "arn": database.get("Arn", ""),
+        "arn": arn,
         "table_count": int(database.get("TableCount", 0)),
         "kms_key_id": database.get("KmsKeyId", ""),
+        "tags": read_tags(client, arn),
     }
 
 
 def state_for_diff(database: dict | None) -> dict:
     if database is None:
         return {"state": "absent"}
-    return {"state": "present", "name": database["name"], "kms_key_id": database["kms_key_id"]}
+    return {
+        "state": "present",
+        "name": database["name"],
+        "kms_key_id": database["kms_key_id"],
+        "tags": database["tags"],
+    }
 
 
 def ensure_present(module, client, name: str, current: dict | None) -> tuple[bool, dict | None]:
     kms_key_id = module.params["kms_key_id"]
+    tags = target_tags((current or {}).get("tags", {}), wanted_tags(module), module.params["purge_tags"])
     if current is None:
         if module.check_mode:
-            return True, {"name": name, "arn": "", "table_count": 0, "kms_key_id": kms_key_id or ""}
+            return True, {
+                "name": name,
+                "arn": "",
+                "table_count": 0,
+                "kms_key_id": kms_key_id or "",
+                "tags": tags,
+            }
         request = {"DatabaseName": name}
         if kms_key_id:
             request["KmsKeyId"] = kms_key_id
+        if tags:
+            request["Tags"] = tag_list(tags)
         client.create_database(**request)
         return True, describe(client, name)
+    changed = False
     if kms_key_id and kms_key_id != current["kms_key_id"]:
-        if module.check_mode:
-            return True, {**current, "kms_key_id": kms_key_id}
-        client.update_database(DatabaseName=name, KmsKeyId=kms_key_id)
-        return True, describe(client, name)
-    return False, current
+        changed = True
+        if not module.check_mode:
+            client.update_database(DatabaseName=name, KmsKeyId=kms_key_id)
+    changed = sync_tags(client, current["arn"], current["tags"], tags, module.check_mode) or changed
+    if not changed:
+        return False, current
+    if module.check_mode:
+        return True, {**current, "kms_key_id": kms_key_id or current["kms_key_id"], "tags": tags}
+    return True, describe(client, name)
 
 
 def ensure_absent(module, client, name: str, current: dict | None) -> tuple[bool, dict | None]:
     if current is None:
         return False, None
-    if current["table_count"] > 0:
+    if current["table_count"] > 0 and module.check_mode:
+        # In a check run the tables may be ones an earlier task only predicted deleting.
+        module.warn(
+            f"The Timestream database {name} still holds {current['table_count']} table(s): a real run "
+            "deletes it only once they are gone (timestream_table state=absent first)."
+        )
+    elif current["table_count"] > 0:
         module.fail_json(
             msg=(
                 f"Cannot delete the Timestream database {name}: it still holds {current['table_count']} "
@@ -126,6 +185,7 @@ def main() -> None:
             "name": {"type": "str", "required": True, "aliases": ["database"]},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "kms_key_id": {"type": "str"},
+            **TAG_OPTIONS,
         },
         supports_check_mode=True,
     )
@@ -142,7 +202,7 @@ def main() -> None:
         else:
             action = "DeleteDatabase"
             changed, after = ensure_absent(module, client, name, current)
-    except AWS_ERRORS as exc:
+    except ERRORS as exc:
         fail(module, exc, action, f"make the Timestream database {name} {state}")
 
     result = {"changed": changed, "database": after or {}}

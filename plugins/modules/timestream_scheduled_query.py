@@ -17,6 +17,11 @@ description:
   - Works against AWS and against any Timestream-compatible endpoint such as the project's
     C(timestream_local), through O(endpoint_url).
   - Idempotent; supports check mode and diff mode.
+  - O(tags) and O(purge_tags) work as in the amazon.aws collection. A new query gets its tags in the
+    CreateScheduledQuery call; an existing one is reconciled with ListTagsForResource, UntagResource
+    and TagResource; a query re-created for a changed definition keeps its tags (with O(tags)
+    applied). Timestream allows 50 tags per resource, keys of 1 to 128 characters (not starting
+    with C(aws:)) and values of up to 256.
   - Mixed-measure mappings (C(MixedMeasureMappings)) are not supported; use O(target.multi_measure).
 options:
   name:
@@ -128,6 +133,7 @@ options:
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
 author: pm25-timestream contributors
 """
 
@@ -155,6 +161,8 @@ EXAMPLES = r"""
         attributes:
           - {source_column: avg_pm25, type: DOUBLE}
           - {source_column: readings, type: BIGINT}
+    tags:
+      project: pm25-timestream
     region: us-east-1
 
 - name: Pause it
@@ -176,6 +184,13 @@ scheduled_query:
     schedule_expression: cron(5 * * * ? *)
     next_invocation_time: "2026-12-04T15:05:00+00:00"
     last_run_status: AUTO_TRIGGER_SUCCESS
+    tags:
+      project: pm25-timestream
+  contains:
+    tags:
+      description: The scheduled query's tags (what they will be, in check mode).
+      type: dict
+      returned: when the scheduled query exists
 recreated:
   description: Whether the definition changed, so the query was (or in check mode would be) deleted and created again.
   returned: always
@@ -184,7 +199,19 @@ recreated:
 
 import uuid
 
-from ansible.module_utils.pm25_timestream import AWS_ERRORS, delete, fail, is_not_found
+from ansible.module_utils.pm25_timestream import (
+    AWS_ERRORS,
+    ERRORS,
+    TAG_OPTIONS,
+    delete,
+    fail,
+    is_not_found,
+    read_tags,
+    sync_tags,
+    tag_list,
+    target_tags,
+    wanted_tags,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 DEFINITION_OPTIONS = (
@@ -239,6 +266,7 @@ ARGUMENT_SPEC = {
     "error_report_encryption": {"type": "str", "choices": ["SSE_S3", "SSE_KMS"], "default": "SSE_S3"},
     "kms_key_id": {"type": "str"},
     "target": {"type": "dict", "options": TARGET_SPEC},
+    **TAG_OPTIONS,
 }
 
 
@@ -347,11 +375,17 @@ def describe(client, name: str) -> dict | None:
     if arn is None:
         return None
     try:
-        return client.describe_scheduled_query(ScheduledQueryArn=arn)["ScheduledQuery"]
+        return describe_arn(client, arn)
     except AWS_ERRORS as exc:
         if is_not_found(exc):  # deleted between the list and the describe
             return None
         raise
+
+
+def describe_arn(client, arn: str) -> dict:
+    """DescribeScheduledQuery's answer with the query's tags (ListTagsForResource) as Tags, a dict."""
+    described = client.describe_scheduled_query(ScheduledQueryArn=arn)["ScheduledQuery"]
+    return {**described, "Tags": read_tags(client, arn)}
 
 
 def _time(value) -> str:
@@ -376,13 +410,14 @@ def summary(described: dict | None) -> dict:
         "previous_invocation_time": _time(described.get("PreviousInvocationTime")),
         "last_run_status": last_run.get("RunStatus", ""),
         "recently_failed_runs": len(described.get("RecentlyFailedRuns") or []),
+        "tags": described.get("Tags", {}),
     }
 
 
 def for_diff(described: dict | None) -> dict:
     if described is None:
         return {"state": "absent"}
-    return {"state": described.get("State", ""), **comparable(described)}
+    return {"state": described.get("State", ""), **comparable(described), "tags": described.get("Tags", {})}
 
 
 def client_token() -> str:
@@ -402,11 +437,14 @@ def check_definition(module) -> None:
         )
 
 
-def create(client, name: str, definition: dict, state: str) -> dict:
-    arn = client.create_scheduled_query(Name=name, ClientToken=client_token(), **definition)["Arn"]
+def create(client, name: str, definition: dict, state: str, tags: dict) -> dict:
+    request = {"Name": name, "ClientToken": client_token(), **definition}
+    if tag_list(tags):
+        request["Tags"] = tag_list(tags)
+    arn = client.create_scheduled_query(**request)["Arn"]
     if state == "DISABLED":
         client.update_scheduled_query(ScheduledQueryArn=arn, State="DISABLED")
-    return client.describe_scheduled_query(ScheduledQueryArn=arn)["ScheduledQuery"]
+    return describe_arn(client, arn)
 
 
 def planned(name: str, definition: dict, state: str, current: dict | None) -> dict:
@@ -429,21 +467,25 @@ def ensure_present(module, client, name: str, current: dict | None) -> tuple[boo
     """(changed, recreated, the query after)."""
     step, state = plan(module, current)
     definition = desired_definition(module.params)
-    if step == "none":
+    # A re-created query keeps the tags the old one had (with the tags option applied).
+    tags = target_tags((current or {}).get("Tags", {}), wanted_tags(module), module.params["purge_tags"])
+    recreated = step == "recreate"
+    if step in ("create", "recreate"):
+        if module.check_mode:
+            return True, recreated, {**planned(name, definition, state, current), "Tags": tags}
+        if recreated:
+            delete(client.delete_scheduled_query, ScheduledQueryArn=current["Arn"])
+        return True, recreated, create(client, name, definition, state, tags)
+
+    # The same definition: only the state and the tags may change.
+    if step == "update" and not module.check_mode:
+        client.update_scheduled_query(ScheduledQueryArn=current["Arn"], State=state)
+    tags_changed = sync_tags(client, current["Arn"], current["Tags"], tags, module.check_mode)
+    if step == "none" and not tags_changed:
         return False, False, current
     if module.check_mode:
-        after = {**current, "State": state} if step == "update" else planned(name, definition, state, current)
-        return True, step == "recreate", after
-    if step == "update":
-        client.update_scheduled_query(ScheduledQueryArn=current["Arn"], State=state)
-        return (
-            True,
-            False,
-            client.describe_scheduled_query(ScheduledQueryArn=current["Arn"])["ScheduledQuery"],
-        )
-    if step == "recreate":
-        delete(client.delete_scheduled_query, ScheduledQueryArn=current["Arn"])
-    return True, step == "recreate", create(client, name, definition, state)
+        return True, False, {**current, "State": state, "Tags": tags}
+    return True, False, describe_arn(client, current["Arn"])
 
 
 def main() -> None:
@@ -467,7 +509,7 @@ def main() -> None:
         else:
             action = "CreateScheduledQuery" if current is None else "UpdateScheduledQuery"
             changed, recreated, after = ensure_present(module, client, name, current)
-    except AWS_ERRORS as exc:
+    except ERRORS as exc:
         fail(module, exc, action, what)
 
     result = {"changed": changed, "recreated": recreated, "scheduled_query": summary(after)}

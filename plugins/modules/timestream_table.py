@@ -14,6 +14,10 @@ description:
   - Works against AWS and against any Timestream-compatible endpoint such as the
     project's C(timestream_local), through O(endpoint_url).
   - Idempotent; supports check mode and diff mode.
+  - O(tags) and O(purge_tags) work as in the amazon.aws collection. A new table gets its tags in the
+    CreateTable call; an existing one is reconciled with ListTagsForResource, UntagResource and
+    TagResource. Timestream allows 50 tags per resource, keys of 1 to 128 characters (not starting
+    with C(aws:)) and values of up to 256.
   - An account that never used Timestream for LiveAnalytics gets C(AccessDeniedException)
     (the service closed to new customers on 2025-06-20); the module says so and points to
     C(timestream_backend=local).
@@ -44,6 +48,7 @@ options:
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
+  - amazon.aws.tags
 author: pm25-timestream contributors
 """
 
@@ -55,6 +60,8 @@ EXAMPLES = r"""
     memory_store_retention_hours: 24
     magnetic_store_retention_days: 365
     magnetic_store_writes: true
+    tags:
+      project: pm25-timestream
     region: us-east-1
 """
 
@@ -71,9 +78,28 @@ table:
     memory_store_retention_hours: 24
     magnetic_store_retention_days: 365
     magnetic_store_writes: true
+    tags:
+      project: pm25-timestream
+  contains:
+    tags:
+      description: The table's tags (what they will be, in check mode).
+      type: dict
+      returned: when the table exists
 """
 
-from ansible.module_utils.pm25_timestream import AWS_ERRORS, delete, fail, is_not_found
+from ansible.module_utils.pm25_timestream import (
+    AWS_ERRORS,
+    ERRORS,
+    TAG_OPTIONS,
+    delete,
+    fail,
+    is_not_found,
+    read_tags,
+    sync_tags,
+    tag_list,
+    target_tags,
+    wanted_tags,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 MEMORY_HOURS = (1, 8766)
@@ -106,21 +132,28 @@ def describe(client, database: str, name: str) -> dict | None:
         return None
     retention = table.get("RetentionProperties", {})
     magnetic = table.get("MagneticStoreWriteProperties", {})
+    arn = table.get("Arn", "")
     return {
         "database": table.get("DatabaseName", database),
         "name": table.get("TableName", name),
-        "arn": table.get("Arn", ""),
+        "arn": arn,
         "status": table.get("TableStatus", ""),
         "memory_store_retention_hours": int(retention.get("MemoryStoreRetentionPeriodInHours", 0)),
         "magnetic_store_retention_days": int(retention.get("MagneticStoreRetentionPeriodInDays", 0)),
         "magnetic_store_writes": bool(magnetic.get("EnableMagneticStoreWrites", False)),
+        "tags": read_tags(client, arn),
     }
 
 
 def settings(table: dict | None) -> dict:
     if table is None:
         return {"state": "absent"}
-    return {"state": "present", **{key: table[key] for key in SETTINGS}}
+    # A table check mode would create has only the settings that were asked for.
+    return {
+        "state": "present",
+        **{key: table[key] for key in SETTINGS if key in table},
+        "tags": table["tags"],
+    }
 
 
 def check_ranges(module) -> None:
@@ -149,6 +182,7 @@ def ensure_present(
     module, client, database: str, name: str, current: dict | None
 ) -> tuple[bool, dict | None]:
     asked = wanted(module)
+    tags = target_tags((current or {}).get("tags", {}), wanted_tags(module), module.params["purge_tags"])
     if current is None:
         request = {"DatabaseName": database, "TableName": name}
         retention = {}
@@ -162,16 +196,32 @@ def ensure_present(
             request["MagneticStoreWriteProperties"] = {
                 "EnableMagneticStoreWrites": asked["magnetic_store_writes"]
             }
+        if tags:
+            request["Tags"] = tag_list(tags)
         if module.check_mode:
-            return True, {"database": database, "name": name, "arn": "", "status": "", **asked}
+            return True, planned(module, database, name)
         client.create_table(**request)
         return True, describe(client, database, name)
 
-    target = {**current, **asked}
-    if all(target[key] == current[key] for key in SETTINGS):
+    target = {**current, **asked, "tags": tags}
+    settings_changed = any(target[key] != current[key] for key in SETTINGS)
+    if settings_changed and not module.check_mode:
+        update_settings(client, database, name, current, target)
+    tags_changed = sync_tags(client, current["arn"], current["tags"], tags, module.check_mode)
+    if not (settings_changed or tags_changed):
         return False, current
     if module.check_mode:
         return True, target
+    return True, describe(client, database, name)
+
+
+def planned(module, database: str, name: str) -> dict:
+    """What check mode reports for a table it would create."""
+    tags = target_tags({}, wanted_tags(module), module.params["purge_tags"])
+    return {"database": database, "name": name, "arn": "", "status": "", **wanted(module), "tags": tags}
+
+
+def update_settings(client, database: str, name: str, current: dict, target: dict) -> None:
     request = {"DatabaseName": database, "TableName": name}
     if any(target[key] != current[key] for key in SETTINGS[:2]):
         request["RetentionProperties"] = retention_request(target)
@@ -180,7 +230,6 @@ def ensure_present(
             "EnableMagneticStoreWrites": target["magnetic_store_writes"]
         }
     client.update_table(**request)
-    return True, describe(client, database, name)
 
 
 def main() -> None:
@@ -192,6 +241,7 @@ def main() -> None:
             "memory_store_retention_hours": {"type": "int"},
             "magnetic_store_retention_days": {"type": "int"},
             "magnetic_store_writes": {"type": "bool"},
+            **TAG_OPTIONS,
         },
         supports_check_mode=True,
     )
@@ -219,10 +269,7 @@ def main() -> None:
             after, changed = None, False
         elif module.check_mode:
             # In a check run the database may be one an earlier task only predicted.
-            after, changed = (
-                {"database": database, "name": name, "arn": "", "status": "", **wanted(module)},
-                True,
-            )
+            after, changed = planned(module, database, name), True
         else:
             module.fail_json(
                 msg=(
@@ -230,7 +277,7 @@ def main() -> None:
                     "with timestream_database."
                 )
             )
-    except AWS_ERRORS as exc:
+    except ERRORS as exc:
         fail(module, exc, action, what)
 
     result = {"changed": changed, "table": after or {}}

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import boto3
+import botocore.config
 import pytest
 import yaml
 from botocore.exceptions import ClientError
@@ -56,6 +57,16 @@ def public_key(path: Path) -> Path:
 
 def client(service: str, url: str):
     return boto3.client(service, endpoint_url=url, region_name=REGION)
+
+
+def s3(url: str):
+    """S3 on moto's server, path-style (the bucket names are not DNS names of the stand-in)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name=REGION,
+        config=botocore.config.Config(s3={"addressing_style": "path"}),
+    )
 
 
 def statements(document: dict) -> list[dict]:
@@ -369,6 +380,37 @@ def test_the_hourly_rollup_runs_as_the_stacks_role_into_its_table(deployed, outp
     assert table["Table"]["MagneticStoreWriteProperties"]["EnableMagneticStoreWrites"] is True
 
 
+def test_the_timestream_resources_carry_the_roles_tags(deployed):
+    """pipeline_resources_tags' default, read back with ListTagsForResource on each resource."""
+    write = client("timestream-write", deployed["timestream"])
+    query = client("timestream-query", deployed["timestream"])
+    arns = {
+        "database": write.describe_database(DatabaseName="iot")["Database"]["Arn"],
+        "table": write.describe_table(DatabaseName="iot", TableName="pm25")["Table"]["Arn"],
+        "rollup table": write.describe_table(DatabaseName="iot", TableName="pm25_hourly")["Table"]["Arn"],
+    }
+    found = {
+        what: {tag["Key"]: tag["Value"] for tag in write.list_tags_for_resource(ResourceARN=arn)["Tags"]}
+        for what, arn in arns.items()
+    }
+    (entry,) = [
+        q
+        for page in query.get_paginator("list_scheduled_queries").paginate()
+        for q in page["ScheduledQueries"]
+        if q["Name"] == "pm25-hourly-rollup"
+    ]
+    found["scheduled query"] = {
+        tag["Key"]: tag["Value"] for tag in query.list_tags_for_resource(ResourceARN=entry["Arn"])["Tags"]
+    }
+    expected = {"project": "pm25-timestream"}
+    assert found == {
+        "database": expected,
+        "table": expected,
+        "rollup table": expected,
+        "scheduled query": expected,
+    }
+
+
 def test_stream_has_the_asked_shards(deployed):
     kinesis = client("kinesis", deployed["kinesis"])
     summary = kinesis.describe_stream_summary(StreamName="Timestreampm25Stream")["StreamDescriptionSummary"]
@@ -548,10 +590,47 @@ def help_moto_delete_the_vpc(url: str) -> None:
         ec2.delete_route_table(RouteTableId=table["RouteTableId"])
 
 
+def fill_the_error_bucket(url: str, bucket: str) -> set[tuple[str, str]]:
+    """Error reports in the stack's bucket, with versioning turned on so that old versions and a
+    delete marker are there too; returns every (key, version) the bucket holds."""
+    bucket_s3 = s3(url)
+    bucket_s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b'{"run": 1}', b'{"run": 2}'):
+        bucket_s3.put_object(Bucket=bucket, Key="pm25-hourly-rollup/report-1.json", Body=body)
+    bucket_s3.delete_object(Bucket=bucket, Key="pm25-hourly-rollup/report-1.json")
+    bucket_s3.put_object(Bucket=bucket, Key="pm25-hourly-rollup/report-2.json", Body=b'{"run": 3}')
+    return held(url, bucket)
+
+
+def held(url: str, bucket: str) -> set[tuple[str, str]]:
+    answer = s3(url).list_object_versions(Bucket=bucket)
+    return {
+        (entry["Key"], entry["VersionId"])
+        for entry in answer.get("Versions", []) + answer.get("DeleteMarkers", [])
+    }
+
+
 def test_state_absent_deletes_everything_it_built(deployed, outputs, settings):
     help_moto_delete_the_vpc(deployed["moto"])
+    bucket = outputs["RollupErrorBucketName"]
+    reports = fill_the_error_bucket(deployed["moto"], bucket)
+    assert len(reports) == 4  # two versions and a delete marker of one report, one version of another
+
+    checked = run_playbook("playbooks/aws.yml", {**settings, "state": "absent"}, "--check")
+    assert checked.returncode == 0, checked.output
+    assert held(deployed["moto"], bucket) == reports
+    status = client("cloudformation", deployed["moto"]).describe_stacks(StackName=STACK)["Stacks"][0][
+        "StackStatus"
+    ]
+    assert status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
     torn = run_playbook("playbooks/aws.yml", {**settings, "state": "absent"})
     assert torn.returncode == 0, torn.output
+    buckets = [entry["Name"] for entry in s3(deployed["moto"]).list_buckets()["Buckets"]]
+    assert bucket not in buckets
+    again = run_playbook("playbooks/aws.yml", {**settings, "state": "absent"})
+    assert again.returncode == 0, again.output
+    assert again.recap()["changed"] == 0, again.output
     cloudformation = client("cloudformation", deployed["moto"])
     try:
         status = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]

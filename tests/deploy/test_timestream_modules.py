@@ -150,7 +150,7 @@ def test_check_mode_reports_changes_without_making_them(
     assert predicted["changed"] is True
     assert predicted["diff"] == {
         "before": {"state": "absent"},
-        "after": {"state": "present", "name": name, "kms_key_id": ""},
+        "after": {"state": "present", "name": name, "kms_key_id": "", "tags": {}},
     }
     with pytest.raises(ClientError) as missing:
         timestream_write.describe_database(DatabaseName=name)
@@ -198,6 +198,20 @@ def test_a_database_with_tables_is_not_deleted(run, database_module, timestream_
         f"Cannot delete the Timestream database {name}: it still holds 1 table(s); "
         "delete them first with timestream_table state=absent."
     )
+    assert timestream_write.describe_database(DatabaseName=name)["Database"]["TableCount"] == 1
+
+
+def test_check_mode_predicts_the_delete_of_a_database_whose_tables_an_earlier_task_deletes(
+    run, database_module, timestream_write, name
+):
+    """A check run of a teardown only predicts the tables' deletes, so the database still holds them."""
+    make_table(timestream_write, name, "pm25")
+    result = run(database_module, {"name": name, "state": "absent"}, check=True)
+    assert result["changed"] is True
+    assert [warning["event"]["msg"] for warning in result["warnings"]] == [
+        f"The Timestream database {name} still holds 1 table(s): a real run deletes it only once they are "
+        "gone (timestream_table state=absent first)."
+    ]
     assert timestream_write.describe_database(DatabaseName=name)["Database"]["TableCount"] == 1
 
 

@@ -56,10 +56,10 @@ def deployment(tmp_path_factory):
             os.kill(pid, 9)
 
 
-def query_client(deployment):
+def query_client(deployment, service: str = "timestream-query"):
     secrets = deployment["state_dir"] / "secrets"
     return boto3.client(
-        "timestream-query",
+        service,
         endpoint_url=f"http://127.0.0.1:{deployment['ports']['timestream']}",
         region_name="us-east-1",
         aws_access_key_id=(secrets / "access-key-id").read_text().strip(),
@@ -100,6 +100,23 @@ def test_the_air_quality_panels_show_the_rolled_up_history(deployment):
     assert all(0 <= row[2] <= 500 for row in table.rows)
     assert sum(value is not None for row in bars.rows for value in row) == 12
     assert len(trend.rows) == 12
+
+
+def test_the_local_resources_carry_the_roles_tags(deployment):
+    """pipeline_resources_tags' default on the local target too, read back with ListTagsForResource."""
+    query = query_client(deployment)
+    write = query_client(deployment, "timestream-write")
+    arns = [
+        write.describe_database(DatabaseName="iot")["Database"]["Arn"],
+        *(
+            write.describe_table(DatabaseName="iot", TableName=t)["Table"]["Arn"]
+            for t in ("pm25", "pm25_hourly")
+        ),
+    ]
+    found = [write.list_tags_for_resource(ResourceARN=arn)["Tags"] for arn in arns]
+    (rollup,) = query.list_scheduled_queries()["ScheduledQueries"]
+    found.append(query.list_tags_for_resource(ResourceARN=rollup["Arn"])["Tags"])
+    assert found == [[{"Key": "project", "Value": "pm25-timestream"}]] * 4
 
 
 def test_provisioning_points_grafana_at_the_local_store(deployment):
