@@ -37,10 +37,15 @@ options:
     choices: [present, absent]
     default: present
   memory_store_retention_hours:
-    description: How long records stay in the memory store (1 to 8766 hours).
+    description:
+      - How long records stay in the memory store (1 to 8766 hours).
+      - When a new table is given only O(magnetic_store_retention_days), it gets Timestream's default, 6 hours
+        (the API takes both or neither).
     type: int
   magnetic_store_retention_days:
-    description: How long records stay in the magnetic store before deletion (1 to 73000 days).
+    description:
+      - How long records stay in the magnetic store before deletion (1 to 73000 days).
+      - When a new table is given only O(memory_store_retention_hours), it gets Timestream's default, 73000 days.
     type: int
   magnetic_store_writes:
     description: Accept late records (older than the memory-store retention) into the magnetic store.
@@ -103,6 +108,12 @@ from ansible.module_utils.pm25_timestream import (
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 MEMORY_HOURS = (1, 8766)
+# What Timestream gives a new table for a setting not given (CreateTable's defaults).
+NEW_TABLE_DEFAULTS = {
+    "memory_store_retention_hours": 6,
+    "magnetic_store_retention_days": 73000,
+    "magnetic_store_writes": False,
+}
 MAGNETIC_DAYS = (1, 73000)
 SETTINGS = ("memory_store_retention_hours", "magnetic_store_retention_days", "magnetic_store_writes")
 
@@ -148,7 +159,6 @@ def describe(client, database: str, name: str) -> dict | None:
 def settings(table: dict | None) -> dict:
     if table is None:
         return {"state": "absent"}
-    # A table check mode would create has only the settings that were asked for.
     return {
         "state": "present",
         **{key: table[key] for key in SETTINGS if key in table},
@@ -185,13 +195,9 @@ def ensure_present(
     tags = target_tags((current or {}).get("tags", {}), wanted_tags(module), module.params["purge_tags"])
     if current is None:
         request = {"DatabaseName": database, "TableName": name}
-        retention = {}
-        if "memory_store_retention_hours" in asked:
-            retention["MemoryStoreRetentionPeriodInHours"] = asked["memory_store_retention_hours"]
-        if "magnetic_store_retention_days" in asked:
-            retention["MagneticStoreRetentionPeriodInDays"] = asked["magnetic_store_retention_days"]
-        if retention:
-            request["RetentionProperties"] = retention
+        if "memory_store_retention_hours" in asked or "magnetic_store_retention_days" in asked:
+            # the API takes both or neither: the one not given gets Timestream's default
+            request["RetentionProperties"] = retention_request({**NEW_TABLE_DEFAULTS, **asked})
         if "magnetic_store_writes" in asked:
             request["MagneticStoreWriteProperties"] = {
                 "EnableMagneticStoreWrites": asked["magnetic_store_writes"]
@@ -216,9 +222,10 @@ def ensure_present(
 
 
 def planned(module, database: str, name: str) -> dict:
-    """What check mode reports for a table it would create."""
+    """What check mode reports for a table it would create (Timestream's defaults where none is asked)."""
     tags = target_tags({}, wanted_tags(module), module.params["purge_tags"])
-    return {"database": database, "name": name, "arn": "", "status": "", **wanted(module), "tags": tags}
+    settings = {**NEW_TABLE_DEFAULTS, **wanted(module)}
+    return {"database": database, "name": name, "arn": "", "status": "", **settings, "tags": tags}
 
 
 def update_settings(client, database: str, name: str, current: dict, target: dict) -> None:

@@ -124,6 +124,31 @@ def test_table_is_created_with_the_asked_retention(run, table_module, timestream
     assert table_settings(timestream_write, name, "pm25") == (36, 30, True)
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"memory_store_retention_hours": 36}, (36, 73000, False)),
+        ({"magnetic_store_retention_days": 30}, (6, 30, False)),
+    ],
+)
+def test_a_new_table_given_one_retention_setting_gets_timestreams_default_for_the_other(
+    run, table_module, timestream_write, name, given, expected
+):
+    """CreateTable takes both retention settings or neither (boto3 refused the request with only one:
+    "Missing required parameter"); the other is Timestream's default (6 hours, 73000 days), and check
+    mode predicts the same, and a second run changes nothing."""
+    timestream_write.create_database(DatabaseName=name)
+    args = {"database": name, "name": "pm25", **given}
+    predicted = run(table_module, args, check=True, diff=True)
+    assert predicted["changed"] is True
+    assert predicted["diff"]["after"]["memory_store_retention_hours"] == expected[0]
+    assert predicted["diff"]["after"]["magnetic_store_retention_days"] == expected[1]
+    created = run(table_module, args)
+    assert created["changed"] is True, created
+    assert table_settings(timestream_write, name, "pm25") == expected
+    assert run(table_module, args)["changed"] is False
+
+
 def test_retention_update_changes_only_what_was_asked(run, table_module, timestream_write, name):
     make_table(timestream_write, name, "pm25", hours=24, days=7)
     result = run(
