@@ -5,7 +5,8 @@
     result.column_info  # [{"Name": ..., "Type": {"ScalarType": "BIGINT"}}, ...]
     result.rows         # [{"Data": [{"ScalarValue": "42"}, {"NullValue": True}, ...]}, ...]
 
-Modules: ``lexer`` (duration literals, measure_value::type, parsing), ``validate`` (what is
+Modules: ``lexer`` (duration literals, measure_value::type, parsing), ``arity`` (argument counts
+of every supported function; a call with another count is refused), ``validate`` (what is
 refused), ``kinds`` (time series vs arrays, scalar types), ``translate`` (Timestream -> DuckDB SQL),
 ``functions`` (the supported functions and the registry of every DuckDB text), ``semantics``
 (Trino's meaning of built-ins), and by concern ``timeseries``, ``interpolation``, ``intervals``,

@@ -22,6 +22,7 @@ from sqlglot.helper import seq_get
 from sqlglot.tokens import Token, TokenType
 
 from timestream_local.exceptions import ValidationException
+from timestream_local.query.arity import Calls
 
 DURATION_FUNCTION = "__tsl_duration"
 RESERVED_PREFIX = "__tsl"
@@ -79,11 +80,17 @@ class _Parser(Trino.Parser):
     not know, and validation refuses those by name."""
 
     FUNCTIONS = {**Trino.Parser.FUNCTIONS, "DATE_FORMAT": _date_format, "DATE_PARSE": _date_parse}  # noqa: RUF012
+    calls: Calls | None = None  # the statement's argument counts (query/arity.py), checked per call
 
     def _parse_function_call(self, *args: object, **kwargs: object) -> exp.Expr | None:
         token, following = self._curr, self._next
+        is_call = token is not None and following is not None and following.token_type == TokenType.L_PAREN
+        if is_call and self.calls is not None:  # before sqlglot's builders, which drop or refuse arguments
+            self.calls.see(token, following)
         result = super()._parse_function_call(*args, **kwargs)
-        if result is None or token is None or following is None or following.token_type != TokenType.L_PAREN:
+        if result is None and is_call and self.calls is not None:
+            self.calls.forget(token)
+        if result is None or not is_call:
             return result
         call = result
         while isinstance(call, _WRAPPERS):  # a window, IGNORE NULLS or FILTER may wrap the call
@@ -213,9 +220,12 @@ def parse(sql: str) -> exp.Expr:
             "SELECT itself and page through its result"
         )
     tokens = _rewrite(tokens, sql)
+    parser = _Parser(dialect=_DIALECT)
+    parser.calls = Calls(tokens, sql)
     try:
-        statements = [s for s in _Parser(dialect=_DIALECT).parse(tokens, sql) if s is not None]
+        statements = [s for s in parser.parse(tokens, sql) if s is not None]
     except ParseError as error:
+        parser.calls.check()  # sqlglot refuses some argument counts in its own words
         detail = error.errors[0] if error.errors else {}
         where = ""
         if detail.get("line"):
@@ -228,4 +238,5 @@ def parse(sql: str) -> exp.Expr:
         raise ValidationException("the query is nested too deeply to be parsed") from None
     if len(statements) != 1:
         raise ValidationException(f"exactly one SQL statement is allowed per query; found {len(statements)}")
+    parser.calls.check()
     return statements[0]
