@@ -6,12 +6,14 @@ rows computed here from the records written; the manifest and metadata; each ref
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import io
 import json
 import time
 
 import boto3
+import duckdb
 import pytest
 
 from tests.conftest import s3_client
@@ -181,3 +183,35 @@ def test_bad_locations_are_refused(world, target, says):
     with pytest.raises(world["query"].exceptions.ValidationException) as error:
         world["query"].query(QueryString=f"UNLOAD ({_select(world)}) TO {target}")
     assert says in error.value.response["Error"]["Message"]
+
+
+def test_parquet_holds_the_values_with_their_types(world, tmp_path):
+    prefix = unique("parquet")
+    select = (
+        f'SELECT station, measure_value::double AS pm25, time, city FROM "{world["database"]}"."pm25" '
+        "WHERE time > ago(1d)"
+    )
+    answer = _answer(
+        world["query"].query(
+            QueryString=f"UNLOAD ({select}) TO 's3://{world['bucket']}/{prefix}/' "
+            "WITH (format = 'PARQUET', partitioned_by = ARRAY['city'])"
+        )
+    )
+    manifest = json.loads(_object(world, answer["manifestFile"]))
+    assert manifest["query_metadata"]["result_format"] == "PARQUET"
+    rows = set()
+    for n, entry in enumerate(manifest["result_files"]):
+        city = entry["url"].split("/results/city=", 1)[1].split("/")[0]
+        assert entry["url"].endswith(".parquet")
+        path = tmp_path / f"{n}.parquet"
+        path.write_bytes(_object(world, entry["url"]))
+        connection = duckdb.connect()
+        relation = connection.execute(f"SELECT * FROM read_parquet('{path}')")
+        assert [(d[0], str(d[1])) for d in relation.description] == [
+            ("station", "VARCHAR"), ("pm25", "DOUBLE"), ("time", "TIMESTAMP_NS"),
+        ]  # fmt: skip
+        found = relation.fetchall()
+        assert entry["file_metadata"]["row_count"] == len(found)
+        rows |= {(s, v, t.replace(tzinfo=dt.UTC).timestamp(), city) for s, v, t in found}
+    expected = {(s, v, t / 1000, c) for s, c, t, v in world["readings"]}
+    assert rows == expected

@@ -44,10 +44,6 @@ def check_target(objects: ObjectStore | None, unload: Unload) -> ObjectStore:
             "UNLOAD writes to S3 and this server has none: start timestream_local with "
             "--s3-endpoint-url URL (an S3-compatible service, or S3)"
         )
-    if unload.format != "CSV":
-        raise ValidationException(
-            "UNLOAD with format = 'PARQUET' is not supported by timestream_local yet; use 'CSV'"
-        )
     try:
         objects.check_bucket(unload.bucket)
     except ObjectStoreError as error:
@@ -76,14 +72,14 @@ def write(objects: ObjectStore, unload: Unload, query_id: str, result: StoredRes
         values = [_text(datum) for datum in data]
         groups.setdefault(tuple(values[len(keep) :]), []).append([values[i] for i in keep])
     files: list[dict[str, Any]] = []
-    header = [result.column_info[i]["Name"] for i in keep]
+    columns = [result.column_info[i] for i in keep]
     for partition, rows in groups.items():
         folder = "".join(
             f"{quote(name, safe='')}={quote(NULL_PARTITION if value is None else value, safe='')}/"
             for name, value in zip(unload.partitioned_by, partition, strict=True)
         )
         files.extend(
-            _write_files(objects, unload, f"{unload.prefix}results/{folder}{query_id}", header, rows)
+            _write_files(objects, unload, f"{unload.prefix}results/{folder}{query_id}", columns, rows)
         )
     base = f"s3://{unload.bucket}/{unload.prefix}{query_id}"
     manifest = {
@@ -118,10 +114,13 @@ def _text(datum: dict[str, Any]) -> str | None:
 
 
 def _write_files(
-    objects: ObjectStore, unload: Unload, stem: str, header: list[str], rows: list[list[Any]]
+    objects: ObjectStore, unload: Unload, stem: str, columns: list[dict[str, Any]], rows: list[list[Any]]
 ) -> list[dict[str, Any]]:
-    """One partition's rows as files of at most max_file_size bytes before compression each."""
+    """One partition's rows as files of at most max_file_size bytes each (measured before compression)."""
+    if unload.format == "PARQUET":
+        return _write_parquet(objects, unload, stem, columns, rows)
     suffix = ".csv.gz" if unload.compression == "GZIP" else ".csv"
+    header = [str(column["Name"]) for column in columns]
     files, start, number = [], 0, 0
     while start < len(rows) or (number == 0 and not rows):
         key = f"{stem}_{number:05d}{suffix}"
@@ -129,15 +128,43 @@ def _write_files(
         size = objects.put_stream(
             unload.bucket, key, _file_chunks(unload, header, rows, start, taken), _TYPE[suffix]
         )
-        files.append(
-            {
-                "url": f"s3://{unload.bucket}/{key}",
-                "file_metadata": {"content_length_in_bytes": size, "row_count": taken[0]},
-            }
-        )
+        files.append(_entry(unload, key, size, taken[0]))
         start += taken[0]
         number += 1
     return files
+
+
+def _write_parquet(
+    objects: ObjectStore, unload: Unload, stem: str, columns: list[dict[str, Any]], rows: list[list[Any]]
+) -> list[dict[str, Any]]:
+    """Parquet files, a new one once the rows' text passes max_file_size."""
+    from timestream_local.api import unload_parquet  # noqa: PLC0415 - only UNLOAD to Parquet needs it
+
+    files, start = [], 0
+    while start < len(rows) or not files:
+        end, size = start, 0
+        while end < len(rows) and (end == start or size + _text_size(rows[end]) <= unload.max_file_size):
+            size += _text_size(rows[end])
+            end += 1
+        key = f"{stem}_{len(files):05d}.parquet"
+        with unload_parquet.parquet_file(columns, rows[start:end], unload.compression) as path:
+            written = objects.put_stream(
+                unload.bucket, key, unload_parquet.chunks(path), "application/vnd.apache.parquet"
+            )
+        files.append(_entry(unload, key, written, end - start))
+        start = end
+    return files
+
+
+def _text_size(row: list[Any]) -> int:
+    return sum(len(value) + 1 for value in row if value is not None) + 1
+
+
+def _entry(unload: Unload, key: str, size: int, rows: int) -> dict[str, Any]:
+    return {
+        "url": f"s3://{unload.bucket}/{key}",
+        "file_metadata": {"content_length_in_bytes": size, "row_count": rows},
+    }
 
 
 _TYPE = {".csv.gz": "application/gzip", ".csv": "text/csv"}
