@@ -6,6 +6,7 @@ rows computed here from the records written; the manifest and metadata; each ref
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import io
@@ -14,6 +15,7 @@ import time
 
 import boto3
 import duckdb
+import msgspec
 import pytest
 
 from tests.conftest import s3_client
@@ -215,3 +217,37 @@ def test_parquet_holds_the_values_with_their_types(world, tmp_path):
         rows |= {(s, v, t.replace(tzinfo=dt.UTC).timestamp(), city) for s, v, t in found}
     expected = {(s, v, t / 1000, c) for s, c, t, v in world["readings"]}
     assert rows == expected
+
+
+def test_files_are_split_at_max_file_size(world, moto_server):
+    """max_file_size's smallest value (16MB) needs a large result over HTTP; here the writer itself,
+    on moto's S3, splits 200 rows at 100 bytes: every file within the size, all rows kept in order."""
+    from timestream_local.api import unload as writer
+    from timestream_local.api.registry import StoredResult
+    from timestream_local.query.unload import parse_unload
+    from timestream_local.storage.objects import ObjectStore
+
+    prefix = unique("split")
+    statement = parse_unload(
+        f"UNLOAD (SELECT 1) TO 's3://{world['bucket']}/{prefix}/' WITH (compression = 'NONE')"
+    )
+    statement = dataclasses.replace(statement, max_file_size=100)
+    columns = [
+        {"Name": "n", "Type": {"ScalarType": "BIGINT"}},
+        {"Name": "s", "Type": {"ScalarType": "VARCHAR"}},
+    ]
+    rows = [
+        msgspec.json.encode({"Data": [{"ScalarValue": str(i)}, {"ScalarValue": f"r{i}"}]}) for i in range(200)
+    ]
+    result = StoredResult("", columns, [msgspec.Raw(row) for row in rows], 0)
+    answer = writer.write(ObjectStore(moto_server.url, "us-east-1"), statement, "QID", result)
+    manifest = json.loads(_object(world, answer["manifestFile"]))
+    assert len(manifest["result_files"]) > 1
+    seen = []
+    for entry in manifest["result_files"]:
+        body = _object(world, entry["url"])
+        assert len(body) <= 100
+        lines = list(csv.reader(io.StringIO(body.decode())))
+        assert entry["file_metadata"]["row_count"] == len(lines)
+        seen += lines
+    assert seen == [[str(i), f"r{i}"] for i in range(200)]
