@@ -126,7 +126,9 @@ def for_store(
     """The router of a server at ``address`` (named by DescribeEndpoints) over ``store``; with
     ``run_schedules`` its scheduler thread starts now and runs each enabled schedule when it is due,
     and (with an S3 endpoint) the batch loader thread starts now and loads each task in turn."""
-    query = QueryApi(store.reader, query_timeout=query_timeout, results_bytes=results_bytes)
+    query = QueryApi(
+        store.reader, query_timeout=query_timeout, results_bytes=results_bytes, objects=store.objects
+    )
     runner = Runner(store.scheduled, query, store.writer)
     scheduler = Scheduler(store.scheduled, runner) if run_schedules else None
     loader = None

@@ -188,11 +188,11 @@ def test_cancel_query_twice_and_bytes_scanned_across_pages(plugin_world):
         query.query(QueryString=sql, MaxRows=2, NextToken=first["NextToken"])
 
 
-def test_unload_is_refused_by_name(plugin_world):
+def test_unload_without_s3_says_to_start_the_server_with_an_endpoint(plugin_world):
     _service, query = plugin_world
     with pytest.raises(query.exceptions.ValidationException) as error:
         query.query(QueryString="UNLOAD (SELECT 1) TO 's3://bucket/prefix/' WITH (format = 'CSV')")
-    assert error.value.response["Error"]["Message"].startswith("UNLOAD is not supported by timestream_local")
+    assert "start timestream_local with --s3-endpoint-url" in error.value.response["Error"]["Message"]
     with pytest.raises(query.exceptions.ValidationException, match="EXPLAIN is not supported"):
         query.query(QueryString="EXPLAIN SELECT 1")
 

@@ -22,10 +22,12 @@ from timestream_local.api.params import Call, string
 from timestream_local.api.registry import DEFAULT_RESULTS_BYTES, QueryRegistry, StoredResult
 from timestream_local.exceptions import InternalServerException, TimestreamError, ValidationException
 from timestream_local.lru import LruCache
+from timestream_local.storage.objects import ObjectStoreError
 from timestream_local.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from timestream_local.query.prepared import PreparedStatements
+    from timestream_local.storage.objects import ObjectStore
     from timestream_local.storage.reader import Reader
 
 MAX_PAGE_BYTES = 1_000_000
@@ -50,8 +52,10 @@ class QueryApi:
         reader: Reader,
         query_timeout: float = 60.0,
         results_bytes: int = DEFAULT_RESULTS_BYTES,
+        objects: ObjectStore | None = None,
     ) -> None:
         self.reader = reader
+        self.objects = objects  # S3, where UNLOAD writes (None: UNLOAD is refused)
         self.query_timeout = query_timeout
         self.results_bytes = results_bytes  # one result, and all results kept for paging together
         self.queries = QueryRegistry(results_bytes)
@@ -92,7 +96,9 @@ class QueryApi:
         else:
             query_id = f"AEDQC{uuid.uuid4().hex.upper()}"
             offset, before = 0, 0
-            stored = self._run_query(query_id, query_string, call)
+            stored = self._unload(query_id, query_string, call)
+            if stored is None:
+                stored = self._run_query(query_id, query_string, call)
         return self._query_page(query_id, stored, offset, max_rows, before)
 
     def run(self, query_string: str) -> StoredResult:
@@ -151,6 +157,31 @@ class QueryApi:
         if self.queries.finish(query_id):
             raise ValidationException(f"Query {query_id} was cancelled.")
         return StoredResult(query_string, list(result.column_info), result.encoded_rows, result.size)
+
+    def _unload(self, query_id: str, query_string: str, call: Call) -> StoredResult | None:
+        """An UNLOAD statement run (its SELECT as any Query, its result written to S3 by api/unload.py)
+        and its one-row answer; None when the query text is not an UNLOAD."""
+        try:
+            from timestream_local.api import unload  # noqa: PLC0415 - with the SQL engine, lazily
+            from timestream_local.query.unload import is_unload, parse_unload  # noqa: PLC0415
+        except ImportError as error:
+            raise InternalServerException(f"The query engine is not available: {error}") from error
+        if not is_unload(query_string):
+            return None
+        statement = parse_unload(query_string)
+        objects = unload.check_target(self.objects, statement)
+        result = self._run_query(query_id, statement.select, call)
+        unload.file_columns(statement, result.column_info)
+        try:
+            answer = unload.write(objects, statement, query_id, result)
+        except ObjectStoreError as error:
+            raise ValidationException(f"UNLOAD could not write its result: {error}") from None
+        row = msgspec.Raw(
+            msgspec.json.encode(
+                {"Data": [{"ScalarValue": str(answer[column["Name"]])} for column in unload.RESPONSE_COLUMNS]}
+            )
+        )
+        return StoredResult(query_string, list(unload.RESPONSE_COLUMNS), [row], len(row))
 
     @staticmethod
     def _decode_token(token: Any) -> tuple[str, int, int]:

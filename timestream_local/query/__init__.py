@@ -12,7 +12,8 @@ refused), ``kinds`` (time series vs arrays, scalar types), ``translate`` (Timest
 (Trino's meaning of built-ins), and by concern ``timeseries``, ``interpolation``, ``intervals``,
 ``numeric``, ``datetimes``, ``arrays``, ``strings``, ``typeof``; ``syntax`` (shared helpers),
 ``guard`` (DuckDB's own check of the final SQL), ``results`` (wire format), ``metadata`` (SHOW /
-DESCRIBE), ``prepared`` and ``engine`` (execution, caches, timeout, error mapping).
+DESCRIBE), ``prepared`` and ``engine`` (execution, caches, timeout, error mapping); ``unload`` (an UNLOAD
+statement read: its SELECT text, S3 destination and checked WITH options).
 """
 
 from timestream_local.query.engine import (

@@ -216,8 +216,8 @@ def parse(sql: str) -> exp.Expr:
         raise ValidationException(f"the query has {len(tokens)} tokens; the limit is {MAX_TOKENS}")
     if tokens and tokens[0].text.upper() == "UNLOAD":
         raise ValidationException(
-            "UNLOAD is not supported by timestream_local: it writes a query's result to Amazon S3; run the "
-            "SELECT itself and page through its result"
+            "UNLOAD can only be a whole Query's statement (UNLOAD (SELECT ...) TO 's3://bucket/prefix/' "
+            "WITH (...)), not a scheduled query's or part of another statement"
         )
     tokens = _rewrite(tokens, sql)
     parser = _Parser(dialect=_DIALECT)
