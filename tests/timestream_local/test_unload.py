@@ -251,3 +251,36 @@ def test_files_are_split_at_max_file_size(world, moto_server):
         assert entry["file_metadata"]["row_count"] == len(lines)
         seen += lines
     assert seen == [[str(i), f"r{i}"] for i in range(200)]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ("", {"ServerSideEncryption": "AES256"}),  # SSE_S3 is the default
+        ("encryption = 'SSE_KMS', ", {"ServerSideEncryption": "aws:kms"}),
+        (
+            "encryption = 'SSE_KMS', kms_key = 'arn:aws:kms:us-east-1:123456789012:key/unload-key', ",
+            {
+                "ServerSideEncryption": "aws:kms",
+                "SSEKMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/unload-key",
+            },
+        ),
+    ],
+)
+def test_every_object_is_encrypted_as_the_statement_asks(world, options, expected):
+    """The result files, the manifest and the metadata all carry the asked server-side encryption
+    (it was checked, then not passed to S3)."""
+    prefix = unique("sse")
+    for fmt in ("CSV", "PARQUET"):
+        answer = _answer(
+            world["query"].query(
+                QueryString=f"UNLOAD ({_select(world)}) TO 's3://{world['bucket']}/{prefix}/{fmt}/' "
+                f"WITH ({options}format = '{fmt}')"
+            )
+        )
+        manifest = json.loads(_object(world, answer["manifestFile"]))
+        urls = [answer["manifestFile"], answer["metadataFile"], *(e["url"] for e in manifest["result_files"])]
+        for url in urls:
+            key = url.removeprefix(f"s3://{world['bucket']}/")
+            head = world["s3"].head_object(Bucket=world["bucket"], Key=key)
+            assert {name: head.get(name) for name in expected} == expected, (fmt, url)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import msgspec
 
 from timestream_local.exceptions import ValidationException
-from timestream_local.storage.objects import ObjectStoreError
+from timestream_local.storage.objects import ObjectStoreError, encryption_args
 
 if TYPE_CHECKING:
     from timestream_local.api.registry import StoredResult
@@ -126,7 +126,7 @@ def _write_files(
         key = f"{stem}_{number:05d}{suffix}"
         taken: list[int] = []
         size = objects.put_stream(
-            unload.bucket, key, _file_chunks(unload, header, rows, start, taken), _TYPE[suffix]
+            unload.bucket, key, _file_chunks(unload, header, rows, start, taken), _TYPE[suffix], _sse(unload)
         )
         files.append(_entry(unload, key, size, taken[0]))
         start += taken[0]
@@ -149,7 +149,11 @@ def _write_parquet(
         key = f"{stem}_{len(files):05d}.parquet"
         with unload_parquet.parquet_file(columns, rows[start:end], unload.compression) as path:
             written = objects.put_stream(
-                unload.bucket, key, unload_parquet.chunks(path), "application/vnd.apache.parquet"
+                unload.bucket,
+                key,
+                unload_parquet.chunks(path),
+                "application/vnd.apache.parquet",
+                _sse(unload),
             )
         files.append(_entry(unload, key, written, end - start))
         start = end
@@ -212,4 +216,9 @@ def _out(compressor: Any, buffer: io.StringIO) -> bytes:
 
 
 def _put_json(objects: ObjectStore, unload: Unload, key: str, document: dict[str, Any]) -> None:
-    objects.put(unload.bucket, key, json.dumps(document, indent=2).encode(), "application/json")
+    objects.put(unload.bucket, key, json.dumps(document, indent=2).encode(), "application/json", _sse(unload))
+
+
+def _sse(unload: Unload) -> dict[str, str]:
+    """The objects' server-side encryption, as the statement's encryption and kms_key ask."""
+    return encryption_args(unload.encryption, unload.kms_key)

@@ -23,6 +23,15 @@ CHUNK_BYTES = 1 << 20  # what stream() yields at a time
 PART_BYTES = 8 << 20  # multipart upload part size (S3's minimum is 5 MiB, except the last part)
 
 
+def encryption_args(option: str | None, kms_key: str | None = None) -> dict[str, str]:
+    """S3's server-side encryption parameters for Timestream's option (SSE_S3 or SSE_KMS)."""
+    if option == "SSE_KMS":
+        return {"ServerSideEncryption": "aws:kms", **({"SSEKMSKeyId": kms_key} if kms_key else {})}
+    if option == "SSE_S3":
+        return {"ServerSideEncryption": "AES256"}
+    return {}
+
+
 class ObjectStoreError(Exception):
     """An S3 call failed; ``code`` is S3's error code (e.g. NoSuchBucket, AccessDenied) or a local one."""
 
@@ -61,16 +70,31 @@ class ObjectStore:
         """Raise ObjectStoreError unless ``bucket`` exists and can be reached."""
         self._call("HeadBucket", bucket, "", lambda: self._client.head_bucket(Bucket=bucket))
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        content_type: str = "application/octet-stream",
+        encryption: dict[str, str] | None = None,
+    ) -> None:
+        """Write one object; ``encryption`` is encryption_args()'s answer (S3's default without it)."""
         self._call(
             "PutObject",
             bucket,
             key,
-            lambda: self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type),
+            lambda: self._client.put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type, **(encryption or {})
+            ),
         )
 
     def put_stream(
-        self, bucket: str, key: str, chunks: Iterable[bytes], content_type: str = "application/octet-stream"
+        self,
+        bucket: str,
+        key: str,
+        chunks: Iterable[bytes],
+        content_type: str = "application/octet-stream",
+        encryption: dict[str, str] | None = None,
     ) -> int:
         """Write an object from chunks without holding it whole (a multipart upload once it passes
         one part); returns its size. On failure the partial upload is aborted."""
@@ -84,13 +108,13 @@ class ObjectStore:
                 size += len(chunk)
                 while len(buffer) >= PART_BYTES:
                     if upload_id is None:
-                        upload_id = self._start_upload(bucket, key, content_type)
+                        upload_id = self._start_upload(bucket, key, content_type, encryption)
                     parts.append(
                         self._upload_part(bucket, key, upload_id, len(parts) + 1, bytes(buffer[:PART_BYTES]))
                     )
                     del buffer[:PART_BYTES]
             if upload_id is None:
-                self.put(bucket, key, bytes(buffer), content_type)
+                self.put(bucket, key, bytes(buffer), content_type, encryption)
                 return size
             if buffer or not parts:
                 parts.append(self._upload_part(bucket, key, upload_id, len(parts) + 1, bytes(buffer)))
@@ -154,12 +178,16 @@ class ObjectStore:
         return found
 
     # ---------------------------------------------------------------------------------- internals
-    def _start_upload(self, bucket: str, key: str, content_type: str) -> str:
+    def _start_upload(
+        self, bucket: str, key: str, content_type: str, encryption: dict[str, str] | None
+    ) -> str:
         answer = self._call(
             "CreateMultipartUpload",
             bucket,
             key,
-            lambda: self._client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type),
+            lambda: self._client.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=content_type, **(encryption or {})
+            ),
         )
         return str(answer["UploadId"])
 
