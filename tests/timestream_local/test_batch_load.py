@@ -466,3 +466,21 @@ def test_mixed_measures_with_a_csv_configuration_and_a_record_version(loaded):
     with pytest.raises(write.exceptions.RejectedRecordsException) as error:
         write.write_records(DatabaseName=database, TableName=table, Records=[record])
     assert error.value.response["RejectedRecords"][0]["ExistingVersion"] == 3
+
+
+def test_the_error_report_is_encrypted_as_the_report_configuration_asks(loaded):
+    """ReportS3Configuration's EncryptionOption and KmsKeyId reach S3 (they were checked, then not
+    passed on): the report object is written with SSE-KMS and the given key."""
+    write, _query, s3 = loaded
+    database, table = _table(write)
+    bucket, reports = _bucket(s3, "source"), _bucket(s3, "reports")
+    s3.put_object(
+        Bucket=bucket, Key="in/bad.csv", Body=b"time,city,location,pm25,pm10\n1,Beijing,Haidian,1,1\n"
+    )
+    key_arn = "arn:aws:kms:us-east-1:123456789012:key/report-key"
+    args = _task_args(database, table, bucket, "in/", reports)
+    args["ReportConfiguration"]["ReportS3Configuration"].update(EncryptionOption="SSE_KMS", KmsKeyId=key_arn)
+    task_id = write.create_batch_load_task(**args)["TaskId"]
+    assert _wait(write, task_id)["TaskStatus"] == "FAILED"  # the file lacks measure_name: a report is due
+    head = s3.head_object(Bucket=reports, Key=f"reports/{task_id}/error-report.json")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key_arn)

@@ -31,7 +31,7 @@ from timestream_local.domain.records import parse_write_request
 from timestream_local.domain.writes import Writer
 from timestream_local.exceptions import TimestreamError
 from timestream_local.models import MAX_RECORDS_PER_WRITE
-from timestream_local.storage.objects import ObjectStore, ObjectStoreError
+from timestream_local.storage.objects import ObjectStore, ObjectStoreError, encryption_args
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,11 @@ class Loader:
                             task.task_id, "error-report.json"])  # fmt: skip
             try:
                 self.objects.put(
-                    s3["BucketName"], key, msgspec.json.encode(task.report()), "application/json"
+                    s3["BucketName"],
+                    key,
+                    msgspec.json.encode(task.report()),
+                    "application/json",
+                    encryption_args(s3.get("EncryptionOption", "SSE_S3"), s3.get("KmsKeyId")),
                 )
                 log.warning(
                     "batch load task %s: error report written to s3://%s/%s",
