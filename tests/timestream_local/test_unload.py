@@ -94,6 +94,14 @@ def test_csv_with_header_gzip_holds_every_row(world):
     assert manifest["author"] == {"name": "Amazon Timestream", "manifest_file_version": "1.0"}
     assert manifest["query_metadata"]["total_row_count"] == len(world["readings"])
     assert manifest["query_metadata"]["result_format"] == "CSV"
+    # the field names AWS's sample apps read the manifest with (amazon-timestream-tools' UnloadManifest)
+    assert set(manifest) == {"result_files", "query_metadata", "author"}
+    assert set(manifest["query_metadata"]) == {
+        "total_content_length_in_bytes", "total_row_count", "result_format", "result_version",
+    }  # fmt: skip
+    assert manifest["query_metadata"]["total_content_length_in_bytes"] == sum(
+        entry["file_metadata"]["content_length_in_bytes"] for entry in manifest["result_files"]
+    )
     rows = []
     for entry in manifest["result_files"]:
         assert f"/{prefix}/results/" in entry["url"] and entry["url"].endswith(".csv.gz")

@@ -85,7 +85,9 @@ def write(objects: ObjectStore, unload: Unload, query_id: str, result: StoredRes
     manifest = {
         "result_files": files,
         "query_metadata": {
-            "content_length_in_bytes": sum(f["file_metadata"]["content_length_in_bytes"] for f in files),
+            "total_content_length_in_bytes": sum(
+                f["file_metadata"]["content_length_in_bytes"] for f in files
+            ),
             "total_row_count": len(result.rows),
             "result_format": unload.format,
             "result_version": RESULT_VERSION,
