@@ -72,6 +72,15 @@ def name() -> str:
     return f"db_{uuid.uuid4().hex[:10]}"
 
 
+def database_exists(client, name: str) -> bool:
+    """DescribeDatabase, not ListDatabases: a list answers one page, and the session's store has many."""
+    try:
+        client.describe_database(DatabaseName=name)
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
 def table_settings(client, database: str, table: str) -> tuple[int, int, bool]:
     described = client.describe_table(DatabaseName=database, TableName=table)["Table"]
     retention = described["RetentionProperties"]
@@ -208,8 +217,7 @@ def test_absent_table_and_database_are_deleted_once(
     assert run(table_module, {"database": name, "name": "pm25", "state": "absent"})["changed"] is False
 
     assert run(database_module, {"name": name, "state": "absent"})["changed"] is True
-    names = [db["DatabaseName"] for db in timestream_write.list_databases()["Databases"]]
-    assert name not in names
+    assert not database_exists(timestream_write, name)
     assert run(database_module, {"name": name, "state": "absent"})["changed"] is False
     # A table of a database that is gone is absent too.
     assert run(table_module, {"database": name, "name": "pm25", "state": "absent"})["changed"] is False
@@ -257,7 +265,7 @@ def test_check_mode_predicts_a_table_in_a_database_that_is_only_predicted(
     )
     assert result["changed"] is True
     assert result["table"]["memory_store_retention_hours"] == 24
-    assert name not in [db["DatabaseName"] for db in timestream_write.list_databases()["Databases"]]
+    assert not database_exists(timestream_write, name)
 
 
 @pytest.mark.parametrize(
@@ -272,7 +280,7 @@ def test_out_of_range_retention_is_refused(run, table_module, timestream_write, 
     result = run(table_module, {"database": name, "name": "pm25", setting: value})
     assert result["failed"] is True
     assert result["msg"] == f"{setting} must be {limits}, not {value}."
-    assert name not in [db["DatabaseName"] for db in timestream_write.list_databases()["Databases"]]
+    assert not database_exists(timestream_write, name)
 
 
 def test_access_denied_names_liveanalytics_and_the_local_backend(run, database_module, tmp_path):
@@ -371,4 +379,4 @@ def test_a_delete_answered_with_resource_not_found_is_a_success(
     database = run(database_module, {"name": name, "state": "absent"})
     assert database.get("failed") is not True, database
     assert database["changed"] is True
-    assert name not in [db["DatabaseName"] for db in timestream_write.list_databases()["Databases"]]
+    assert not database_exists(timestream_write, name)

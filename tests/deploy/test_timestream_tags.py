@@ -58,9 +58,13 @@ def modules(timestream_local) -> dict[str, Any]:
 def _database(modules, write, query) -> Kind:
     name = unique("tagdb")
 
-    def arn() -> str | None:
-        found = [d for d in write.list_databases()["Databases"] if d["DatabaseName"] == name]
-        return found[0]["Arn"] if found else None
+    def arn() -> (
+        str | None
+    ):  # DescribeDatabase: ListDatabases answers one page, and the session's store has many
+        try:
+            return write.describe_database(DatabaseName=name)["Database"]["Arn"]
+        except write.exceptions.ResourceNotFoundException:
+            return None
 
     return Kind("database", modules["timestream_database"], {"name": name}, write, arn, "database")
 
@@ -70,8 +74,10 @@ def _table(modules, write, query) -> Kind:
     write.create_database(DatabaseName=database)
 
     def arn() -> str | None:
-        found = [t for t in write.list_tables(DatabaseName=database)["Tables"] if t["TableName"] == "pm25"]
-        return found[0]["Arn"] if found else None
+        try:
+            return write.describe_table(DatabaseName=database, TableName="pm25")["Table"]["Arn"]
+        except write.exceptions.ResourceNotFoundException:
+            return None
 
     args = {
         "database": database,

@@ -37,7 +37,14 @@ def test_database_lifecycle(timestream_write):
 
     described = timestream_write.describe_database(DatabaseName=name)["Database"]
     assert described["CreationTime"] == created["CreationTime"]
-    assert name in [d["DatabaseName"] for d in timestream_write.list_databases()["Databases"]]
+    listed, request = [], {"MaxResults": 20}
+    while True:  # every page: the session's store holds many databases
+        page = timestream_write.list_databases(**request)
+        listed += [d["DatabaseName"] for d in page["Databases"]]
+        if not page.get("NextToken"):
+            break
+        request["NextToken"] = page["NextToken"]
+    assert name in listed
 
     with pytest.raises(timestream_write.exceptions.ConflictException) as error:
         timestream_write.create_database(DatabaseName=name)
