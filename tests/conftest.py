@@ -10,7 +10,6 @@ import pytest
 
 from tests.services import (
     LOCAL_CREDENTIALS,
-    Moto,
     Service,
     start_kinesalite,
     start_moto,
@@ -47,7 +46,7 @@ def timestream_local(tmp_path_factory) -> Service:
 
 
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory) -> Moto:
+def moto_server(tmp_path_factory) -> Service:
     """moto in server mode: AWS's control plane (CloudFormation, EC2, IAM, SSM) and S3."""
     try:
         moto = start_moto(tmp_path_factory.mktemp("moto"))
@@ -57,7 +56,7 @@ def moto_server(tmp_path_factory) -> Moto:
     moto.stop()
 
 
-def s3_client(moto: Moto):
+def s3_client(moto: Service):
     """A boto3 S3 client on moto's server (path-style addressing, as the store uses)."""
     return boto3.client(
         "s3",

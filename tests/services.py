@@ -161,24 +161,6 @@ def start_timestream_local(
     return _start("timestream_local", argv, port, data_dir, healthy, env)
 
 
-@dataclass
-class Moto:
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
 def _moto_ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/moto-api/", timeout=0.5) as response:  # noqa: S310 - loopback
@@ -187,25 +169,13 @@ def _moto_ready(url: str) -> bool:
         return False
 
 
-def start_moto(log_dir: Path) -> Moto:
+def start_moto(log_dir: Path) -> Service:
     """moto in server mode on a free loopback port: CloudFormation, EC2, IAM, SSM and S3."""
     executable = Path(sys.executable).parent / "moto_server"
     if not executable.exists():
         raise RuntimeError(f"{executable} is missing; run `make setup`")
-    log_path = log_dir / "moto.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(executable), "-H", "127.0.0.1", "-p", "0"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **LOCAL_CREDENTIALS},
-        )
-    port = announced_port(process, log_path, "moto_server")
-    moto = Moto(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 30
-    while not _moto_ready(moto.url):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"moto_server did not start:\n{moto.log()}")
-        time.sleep(0.1)
-    return moto
+
+    def argv(port: int) -> list[str]:
+        return [str(executable), "-H", "127.0.0.1", "-p", str(port)]
+
+    return _start("moto_server", argv, 0, log_dir / "moto", _moto_ready)
