@@ -21,6 +21,7 @@ from timestream_local.models import Retention, WriteRequest
 from timestream_local.query import execute_query
 from timestream_local.query.engine import compile_query
 from timestream_local.query.translate import bind_now, bind_tables
+from timestream_local.storage import mover as mover_module
 from timestream_local.storage.columns import Columns
 from timestream_local.storage.mover import CLUSTER_LATE_NS, CLUSTER_SPANS_NS
 from timestream_local.store import Store
@@ -176,6 +177,62 @@ def test_recent_blocks_are_sorted_finer_and_the_newest_seconds_wait(store: Store
         assert rows == sorted(rows), f"block {key} is not sorted by city, location, time"
     head = [row[2] for row in physical if row[2] >= newest]
     assert len(head) == 50 * 60 and head == sorted(head)  # the newest minute stays in arrival order
+
+
+def _physical(store: Store, low_ns: int, high_ns: int) -> list[tuple]:
+    """(city, station, time) of the memory tier's rows with low_ns <= time < high_ns, as stored."""
+    table = store.catalogue.describe_table("iot", "pm25")
+    with store.database.db_lock:
+        return store.database.sql(
+            f"SELECT d0, d1, epoch_ns(time) FROM {table.mem_table} WHERE time >= make_timestamp_ns({low_ns}) "
+            f"AND time < make_timestamp_ns({high_ns}) ORDER BY rowid"
+        )
+
+
+@pytest.mark.parametrize(("threshold", "sorted_open"), [(20_000, True), (20_001, False)])
+def test_the_open_minutes_closed_seconds_are_sorted_once_they_fill_a_row_group(
+    store: Store, monkeypatch: pytest.MonkeyPatch, threshold: int, sorted_open: bool
+) -> None:
+    """A dashboard's last 30 s lie mostly in the open minute: once its closed seconds hold a row
+    group's worth of rows (the threshold, here lowered from 122,880 to fit a test), they are sorted
+    by series too, again in every pass, whole, until the minute closes and is sorted for good."""
+    monkeypatch.setattr(mover_module, "ROW_GROUP_ROWS", threshold)
+    minute = NOW_NS - 60 * SECOND_NS  # the newest minute; the one before it is closed
+    _write(store, 3480, 3562)  # 1,000 stations: the closed minute, 20 s of the open one, 2 s more
+    before = _rows(store)
+    at = minute + 20 * SECOND_NS + CLUSTER_LATE_NS  # the open minute's first 20 s are closed
+    rewritten = store.mover.cluster_once(at, catch_up=True)
+    assert rewritten == 60_000 + (20_000 if sorted_open else 0)
+    assert _rows(store) == before
+    assert (
+        store.mover.clusterer._upto[(store.catalogue.describe_table("iot", "pm25").id, 60 * SECOND_NS)]
+        == minute
+    )
+    closed_part = _physical(store, minute, minute + 20 * SECOND_NS)
+    assert len(closed_part) == 20_000
+    by_series = sorted(closed_part)
+    assert (closed_part == by_series) is sorted_open
+    times = [row[2] for row in closed_part]
+    assert (times == sorted(times)) is not sorted_open  # else still in arrival (time) order
+    newest = _physical(store, minute + 20 * SECOND_NS, NOW_NS)
+    assert [row[2] for row in newest] == sorted(row[2] for row in newest)  # the last 2 s wait
+
+    if not sorted_open:
+        return
+    _write(store, 3562, 3600)  # the rest of the minute arrives
+    before = _rows(store)
+    # ten seconds later: the closed part (now 30 s) is sorted again as one run, not two
+    assert store.mover.cluster_once(at + 10 * SECOND_NS, catch_up=True) == 30_000
+    assert _rows(store) == before
+    closed_part = _physical(store, minute, minute + 30 * SECOND_NS)
+    assert len(closed_part) == 30_000 and closed_part == sorted(closed_part)
+    assert _city_query(store, "city3", "2m") == _expected_city_answer("city3", 3480, 3600, 120)
+    # the minute closes, and with it the 10-minute block (both written minutes): sorted whole and
+    # recorded; the next pass has nothing left to do
+    assert store.mover.cluster_once(NOW_NS + CLUSTER_LATE_NS, catch_up=True) == 120_000
+    assert _physical(store, minute, NOW_NS) == sorted(_physical(store, minute, NOW_NS))
+    assert store.mover.cluster_once(NOW_NS + CLUSTER_LATE_NS, catch_up=True) == 0
+    assert _rows(store) == before
 
 
 def test_a_late_reading_is_kept_and_sorted_into_its_block_by_a_coarser_pass(store: Store) -> None:

@@ -95,17 +95,22 @@ class MemoryTier:
 
     # -------------------------------------------------------------------------------- clustering
     def copy_clustered(
-        self, cursor: duckdb.DuckDBPyConnection, table: TableInfo, low_ns: int, high_ns: int
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        table: TableInfo,
+        low_ns: int,
+        high_ns: int,
+        min_rows: int = 1,
     ) -> int:
         """Append a copy of the rows with ``low_ns <= time < high_ns``, sorted by series, in the cursor's
         open transaction; returns the highest row id of the originals (``drop_unclustered`` removes
         them by it: the copy's rows are the transaction's own, numbered after every stored row), or
-        -1 when the block holds no rows (nothing was copied)."""
+        -1 when the block holds fewer than ``min_rows`` rows (nothing was copied)."""
         where = f"time >= make_timestamp_ns({int(low_ns)}) AND time < make_timestamp_ns({int(high_ns)})"
         rows, last = cursor.execute(
             f"SELECT count(*), max(rowid) FROM {table.mem_table} WHERE {where}"
         ).fetchone()
-        if not rows:
+        if not rows or rows < min_rows:
             return -1
         order = series_order(cursor, table, f"SELECT * FROM {table.mem_table} WHERE {where}")
         if order is None:
