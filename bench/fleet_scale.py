@@ -3,7 +3,8 @@ x1, x10 and x100 (115, 1,150 and 11,500 stations at one reading per second; benc
 measured at each size in one run:
 
   1. dashboard: the nine panels over HTTP with a day of history (bench/scaling/history.py,
-     bench/scaling/panels.py). A day of x100 is a billion rows (~10 minutes to build here, ~9 GB):
+     bench/scaling/panels.py), each size alone, then each larger size side by side with the
+     smallest (two servers, their rounds alternating), which gives the ratios. A day of x100 is a billion rows (~10 minutes to build here, ~9 GB):
      x100 gets 3 h instead (--max-rows, --short-hours), which holds every panel's window (30 s,
      5 min, 2 h) whole, so each panel selects the same rows as with a day; the rows outside the
      window differ, so x1 is measured with the same 3 h too and the ratios compare equal
@@ -61,10 +62,14 @@ def measure_size(
     work: Path,
     clustered: bool,
     log: Callable[[str], None],
+    baselines: dict[int, panels.Target],
 ) -> SizeResult:
-    """Every history length of ``plan`` at one size (build, panels), then the live ingest."""
+    """Every history length of ``plan`` at one size (build, panels alone, then side by side with the
+    smallest size's data of the same history, from ``baselines``), then the live ingest. The first
+    size measured fills ``baselines`` with its own data directories, which are kept for that."""
     fleet = grow(scale)
     result = SizeResult(scale, len(fleet.stations), len(fleet.cities))
+    is_baseline = not baselines
     for hours in plan:
         data_dir = work / f"data-{hours}h"
         log(f"x{scale}: building {hours} h of history for {len(fleet.stations):,} stations in {data_dir} ...")
@@ -74,7 +79,17 @@ def measure_size(
         parquet_bytes = tree_bytes(data_dir / "magnetic")
         panel_figures = panels.measure(data_dir, fleet, built.end_ns, args.repeat, 4.0, log)
         result.histories[hours] = History(built, memory_bytes, parquet_bytes, panel_figures)
-        if hours != plan[-1] and not args.keep:
+        own = panels.Target(data_dir, fleet, panel_figures.next_second)
+        if is_baseline:
+            baselines[hours] = own
+        elif hours in baselines:
+            log(f"  side by side with the x{args.scales[0]} data of {hours} h ...")
+            base, mine = panels.measure_side_by_side([baselines[hours], own], args.repeat, 4.0, log)
+            result.histories[hours].paired = (base, mine)
+            baselines[hours] = panels.Target(
+                baselines[hours].data_dir, baselines[hours].fleet, base.next_second
+            )
+        if hours != plan[-1] and not args.keep and not is_baseline:
             shutil.rmtree(data_dir, ignore_errors=True)
     if args.ingest_seconds > 0:
         log(f"  live ingest for {pipeline.WARM_UP + args.ingest_seconds:.0f} s ...")
@@ -107,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "--short-hours", type=int, default=3, help="the shorter history (default: 3; every panel's window, "
         "at most 2 h, lies inside it)"
     )  # fmt: skip
-    parser.add_argument("--repeat", type=int, default=5, help="timed rounds of the nine panels (default: 5)")
+    parser.add_argument("--repeat", type=int, default=9, help="timed rounds of the nine panels (default: 9)")
     parser.add_argument(
         "--ingest-seconds", type=float, default=100.0, help="seconds of live ingest measured per size, after a "
         f"{pipeline.WARM_UP:.0f} s warm-up (default: 100); 0 skips the ingest"
@@ -125,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     clustered = history.clustering_available()
     layout = "clustered by series" if clustered else "arrival order (no clustering)"
+    args.scales = sorted(set(args.scales))  # the smallest first: the others are compared with it
     plans = {scale: history_plan(scale, args) for scale in args.scales}
     shortened = sorted({h for hours in plans.values() for h in hours if h != args.hours})
     if shortened and min(args.scales) in plans:
@@ -142,15 +158,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"with the same {hours[0]} h"
             )
     results: dict[int, SizeResult] = {}
+    baselines: dict[int, panels.Target] = {}  # the smallest size's data, kept for the side-by-side runs
     work_root = Path(tempfile.mkdtemp(prefix="tsl-scale-", dir=args.work_dir))
     try:
         for scale in args.scales:
             work = work_root / f"x{scale}"
             work.mkdir()
-            results[scale] = measure_size(scale, plans[scale], args, work, clustered, log)
+            results[scale] = measure_size(scale, plans[scale], args, work, clustered, log, baselines)
             print_size(results[scale])
             sys.stdout.flush()
-            if not args.keep:
+            if not args.keep and scale != args.scales[0]:
                 shutil.rmtree(work, ignore_errors=True)
         print_summary(results)
         print(f"\n(whole run {time.monotonic() - began:.0f} s)")

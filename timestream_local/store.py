@@ -27,6 +27,7 @@ from timestream_local.storage.database import Database
 from timestream_local.storage.descriptions import Descriptions
 from timestream_local.storage.error_reports import ErrorReports
 from timestream_local.storage.flusher import Flusher
+from timestream_local.storage.hints import SeriesHints
 from timestream_local.storage.magnetic import MagneticTier
 from timestream_local.storage.memory import MemoryTier
 from timestream_local.storage.mover import Mover
@@ -114,7 +115,9 @@ class Store:
             self.database.close(checkpoint=False)
             raise
         self.flusher.start()
-        self.reader = Reader(self.database, self.descriptions, self.views, self.flusher)
+        self.reader = Reader(
+            self.database, self.descriptions, self.views, self.flusher, SeriesHints(self.versions.series)
+        )
         self.mover = Mover(
             self.database, self.descriptions, self.magnetic, self.views, self.flusher.sync, clock_ns
         )

@@ -6,7 +6,7 @@ in the layout a running store leaves behind:
 
 * an hour older than the memory retention, moved to a Parquet file by the store's own tier mover;
 * the memory tier's closed ten-minute blocks each written sorted by series (the store's
-  ``series_order``: the stations' names, then the city), with the clustering mark that says so
+  ``series_order``: the city, then the stations' names), with the clustering mark that says so
   (Clusterer.mark_clustered), as the store's clusterer leaves them: writing them in that order
   directly spares sorting a billion rows, which tests/timestream_local/test_clustering.py checks
   the clusterer does itself;

@@ -32,6 +32,7 @@ NS = 1_000_000_000
 PROBE_EVERY = 0.25
 WARM_UP = 20.0
 SAMPLE = 24  # stations the probe follows, spread over the fleet
+SILENT_GAP_S = 10  # a station's newest reading jumping further ahead than this was silent meanwhile
 STREAM = "bench-scale"
 KINESIS_SHARD_RECORDS = 1000  # records/s one Kinesis shard takes (AWS's limit): shards for the fleet
 
@@ -135,8 +136,12 @@ class Probe:
             self.newest[name] = max(newest_ns, previous or newest_ns)
             if previous is None or newest_ns <= previous:
                 continue
-            # every reading in (previous, newest] became visible by the time this probe was sent
-            for reading_ns in range(previous + NS, newest_ns + 1, NS):
+            # every reading in (previous, newest] became visible by the time this probe was sent; a
+            # longer gap is a station the simulator silenced (a sensor dropout, minutes long): its
+            # missing seconds were never written, so only the newest reading counts (a pipeline
+            # that fell behind shows in how late that reading is)
+            first = previous + NS if newest_ns - previous <= SILENT_GAP_S * NS else newest_ns
+            for reading_ns in range(first, newest_ns + 1, NS):
                 if reading_ns >= count_from_ns:
                     self.samples.append((reading_ns, (sent - reading_ns) / NS))
 

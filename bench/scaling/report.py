@@ -24,7 +24,12 @@ class History:
     built: Built
     memory_bytes: int  # the DuckDB file (memory tier + metadata) after the build
     parquet_bytes: int
-    panels: PanelFigures
+    panels: PanelFigures  # measured alone
+    paired: tuple[PanelFigures, PanelFigures] | None = None  # (smallest size, this one) side by side
+
+    def against_smallest(self, smallest: History) -> tuple[PanelFigures, PanelFigures]:
+        """(the smallest size's figures, this size's) to compare: side by side when measured so."""
+        return self.paired if self.paired is not None else (smallest.panels, self.panels)
 
 
 @dataclass
@@ -76,6 +81,17 @@ def print_size(result: SizeResult) -> None:
             f"  all nine {sum(panels.http) * 1000:.0f} ms over HTTP; server RSS {panels.rss / MiB:,.0f} MiB "
             f"(peak {panels.peak_rss / MiB:,.0f} MiB) with --memory-limit 1GB"
         )
+        if history.paired is not None:
+            base, mine = history.paired
+            print(
+                f"  side by side with the smallest size's {hours} h (their rounds alternating), "
+                "ms over HTTP (server), smallest / this size:"
+            )
+            for i, title in enumerate(mine.titles):
+                print(
+                    f"  {i + 1}. {title[:40]:40s} {base.http[i] * 1000:6.1f} ({base.server[i] * 1000:5.1f}) / "
+                    f"{mine.http[i] * 1000:6.1f} ({mine.server[i] * 1000:5.1f})"
+                )
     if ingest is None:
         return
     fresh = ingest.freshness
@@ -152,13 +168,14 @@ def print_summary(results: dict[int, SizeResult]) -> None:
             base = smallest.histories.get(hours)
             if base is None:
                 continue
-            ratios = [h.panels.http[i] / base.panels.http[i] for i in range(6)]
+            low, high = h.against_smallest(base)
+            ratios = [high.http[i] / low.http[i] for i in range(6)]
             per_station = [
-                (h.panels.http[i] / r.stations) / (base.panels.http[i] / smallest.stations)
-                for i in range(6, 9)
+                (high.http[i] / r.stations) / (low.http[i] / smallest.stations) for i in range(6, 9)
             ]
+            how = "side by side" if h.paired is not None else "measured apart"
             print(
-                f"  x{scale} vs x{smallest.scale}, {hours} h of history, over HTTP: panels 1-6 "
+                f"  x{scale} vs x{smallest.scale}, {hours} h of history, {how}, over HTTP: panels 1-6 "
                 + " ".join(f"{x:.2f}" for x in ratios)
                 + "; panels 7-9 per station "
                 + " ".join(f"{x:.3f}" for x in per_station)
@@ -167,14 +184,14 @@ def print_summary(results: dict[int, SizeResult]) -> None:
 
 def compared(small: SizeResult, large: SizeResult) -> tuple[float, float] | None:
     """(panels 1-6 at ``large`` / at ``small``, panels 7-9 per station likewise), with the history
-    ``large`` was measured with (its shortest)."""
+    ``large`` was measured with (its shortest), side by side where it was measured so."""
     hours = min(large.histories)
     base = small.histories.get(hours)
     if base is None:
         return None
-    big = large.histories[hours].panels.http
-    p16 = sum(big[:6]) / sum(base.panels.http[:6])
-    p79 = (sum(big[6:]) / large.stations) / (sum(base.panels.http[6:]) / small.stations)
+    low, high = large.histories[hours].against_smallest(base)
+    p16 = sum(high.http[:6]) / sum(low.http[:6])
+    p79 = (sum(high.http[6:]) / large.stations) / (sum(low.http[6:]) / small.stations)
     return p16, p79
 
 

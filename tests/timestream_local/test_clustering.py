@@ -19,6 +19,9 @@ import pytest
 from timestream_local.catalog import VERSION_KEY
 from timestream_local.models import Retention, WriteRequest
 from timestream_local.query import execute_query
+from timestream_local.query.engine import compile_query
+from timestream_local.query.translate import bind_now, bind_tables
+from timestream_local.storage import mover as mover_module
 from timestream_local.storage.columns import Columns
 from timestream_local.storage.mover import CLUSTER_LATE_NS, CLUSTER_SPANS_NS
 from timestream_local.store import Store
@@ -102,18 +105,24 @@ def _rows(store: Store) -> list[tuple]:
         )
 
 
+def _city_of(location: str) -> str:
+    return next(c for c, loc in STATIONS if loc == location)
+
+
 def _row_groups_admitting(store: Store, location: str) -> tuple[int, int]:
-    """(row groups of the memory tier whose location zone map admits ``location``, all row groups)."""
+    """(row groups of the memory tier whose zone maps admit ``location`` and its city, all row groups)."""
     table = store.catalogue.describe_table("iot", "pm25")
+    wanted = {table.physical_name("city"): _city_of(location), table.physical_name("location"): location}
     with store.database.db_lock:
         store.database.sql("CHECKPOINT")  # the zone maps as stored
         stats = store.database.sql(
-            "SELECT row_group_id, stats FROM pragma_storage_info(?) WHERE column_name = ? "
+            "SELECT row_group_id, column_name, stats FROM pragma_storage_info(?) WHERE column_name IN (?, ?) "
             "AND segment_type = 'VARCHAR'",
-            [f"__tsl.{table.mem_table.split('.')[-1]}", table.physical_name("location")],
+            [f"__tsl.{table.mem_table.split('.')[-1]}", *wanted],
         )
-    admitting = {group for group, zone in stats if zone["min"] <= location <= zone["max"]}
-    return len(admitting), len({group for group, _ in stats})
+    groups = {group for group, _, _ in stats}
+    refused = {group for group, column, zone in stats if not zone["min"] <= wanted[column] <= zone["max"]}
+    return len(groups - refused), len(groups)
 
 
 def _station_query(store: Store, location: str) -> list[tuple[str, str]]:
@@ -148,7 +157,7 @@ def test_recent_blocks_are_sorted_finer_and_the_newest_seconds_wait(store: Store
     rewritten = store.mover.cluster_once(NOW_NS, catch_up=True)
     table = store.catalogue.describe_table("iot", "pm25")
     with store.database.db_lock:
-        physical = store.database.sql(f"SELECT d1, d0, epoch_ns(time) FROM {table.mem_table} ORDER BY rowid")
+        physical = store.database.sql(f"SELECT d0, d1, epoch_ns(time) FROM {table.mem_table} ORDER BY rowid")
     limit = NOW_NS - CLUSTER_LATE_NS
     fine, coarse = CLUSTER_SPANS_NS
     assert (fine, coarse) == (60 * SECOND_NS, 600 * SECOND_NS)
@@ -165,9 +174,65 @@ def test_recent_blocks_are_sorted_finer_and_the_newest_seconds_wait(store: Store
             runs.setdefault((span, row[2] // span), []).append(row)
     assert {span for span, _ in runs} == {coarse, fine} and len(runs) == 1 + 9
     for key, rows in runs.items():
-        assert rows == sorted(rows), f"block {key} is not sorted by location, city, time"
+        assert rows == sorted(rows), f"block {key} is not sorted by city, location, time"
     head = [row[2] for row in physical if row[2] >= newest]
     assert len(head) == 50 * 60 and head == sorted(head)  # the newest minute stays in arrival order
+
+
+def _physical(store: Store, low_ns: int, high_ns: int) -> list[tuple]:
+    """(city, station, time) of the memory tier's rows with low_ns <= time < high_ns, as stored."""
+    table = store.catalogue.describe_table("iot", "pm25")
+    with store.database.db_lock:
+        return store.database.sql(
+            f"SELECT d0, d1, epoch_ns(time) FROM {table.mem_table} WHERE time >= make_timestamp_ns({low_ns}) "
+            f"AND time < make_timestamp_ns({high_ns}) ORDER BY rowid"
+        )
+
+
+@pytest.mark.parametrize(("threshold", "sorted_open"), [(20_000, True), (20_001, False)])
+def test_the_open_minutes_closed_seconds_are_sorted_once_they_fill_a_row_group(
+    store: Store, monkeypatch: pytest.MonkeyPatch, threshold: int, sorted_open: bool
+) -> None:
+    """A dashboard's last 30 s lie mostly in the open minute: once its closed seconds hold a row
+    group's worth of rows (the threshold, here lowered from 122,880 to fit a test), they are sorted
+    by series too, again in every pass, whole, until the minute closes and is sorted for good."""
+    monkeypatch.setattr(mover_module, "ROW_GROUP_ROWS", threshold)
+    minute = NOW_NS - 60 * SECOND_NS  # the newest minute; the one before it is closed
+    _write(store, 3480, 3562)  # 1,000 stations: the closed minute, 20 s of the open one, 2 s more
+    before = _rows(store)
+    at = minute + 20 * SECOND_NS + CLUSTER_LATE_NS  # the open minute's first 20 s are closed
+    rewritten = store.mover.cluster_once(at, catch_up=True)
+    assert rewritten == 60_000 + (20_000 if sorted_open else 0)
+    assert _rows(store) == before
+    assert (
+        store.mover.clusterer._upto[(store.catalogue.describe_table("iot", "pm25").id, 60 * SECOND_NS)]
+        == minute
+    )
+    closed_part = _physical(store, minute, minute + 20 * SECOND_NS)
+    assert len(closed_part) == 20_000
+    by_series = sorted(closed_part)
+    assert (closed_part == by_series) is sorted_open
+    times = [row[2] for row in closed_part]
+    assert (times == sorted(times)) is not sorted_open  # else still in arrival (time) order
+    newest = _physical(store, minute + 20 * SECOND_NS, NOW_NS)
+    assert [row[2] for row in newest] == sorted(row[2] for row in newest)  # the last 2 s wait
+
+    if not sorted_open:
+        return
+    _write(store, 3562, 3600)  # the rest of the minute arrives
+    before = _rows(store)
+    # ten seconds later: the closed part (now 30 s) is sorted again as one run, not two
+    assert store.mover.cluster_once(at + 10 * SECOND_NS, catch_up=True) == 30_000
+    assert _rows(store) == before
+    closed_part = _physical(store, minute, minute + 30 * SECOND_NS)
+    assert len(closed_part) == 30_000 and closed_part == sorted(closed_part)
+    assert _city_query(store, "city3", "2m") == _expected_city_answer("city3", 3480, 3600, 120)
+    # the minute closes, and with it the 10-minute block (both written minutes): sorted whole and
+    # recorded; the next pass has nothing left to do
+    assert store.mover.cluster_once(NOW_NS + CLUSTER_LATE_NS, catch_up=True) == 120_000
+    assert _physical(store, minute, NOW_NS) == sorted(_physical(store, minute, NOW_NS))
+    assert store.mover.cluster_once(NOW_NS + CLUSTER_LATE_NS, catch_up=True) == 0
+    assert _rows(store) == before
 
 
 def test_a_late_reading_is_kept_and_sorted_into_its_block_by_a_coarser_pass(store: Store) -> None:
@@ -185,10 +250,10 @@ def test_a_late_reading_is_kept_and_sorted_into_its_block_by_a_coarser_pass(stor
     table = store.catalogue.describe_table("iot", "pm25")
     with store.database.db_lock:
         block = store.database.sql(
-            f"SELECT d1, d0, epoch_ns(time) FROM {table.mem_table} "
+            f"SELECT d0, d1, epoch_ns(time) FROM {table.mem_table} "
             f"WHERE time >= make_timestamp_ns({NOW_NS - 600 * SECOND_NS}) ORDER BY rowid"
         )
-    assert ("late station", "city3", late_ns) in block and block == sorted(block)
+    assert ("city3", "late station", late_ns) in block and block == sorted(block)
 
 
 def test_a_writer_overwriting_a_row_of_a_block_being_sorted_wins(store: Store) -> None:
@@ -223,17 +288,19 @@ def test_parquet_files_are_sorted_by_series_so_row_groups_of_other_stations_are_
     path = str(store.data_dir / files[0].path)
     con = duckdb.connect()
     order = con.execute(
-        "SELECT d1, d0, epoch_ns(time) FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
+        "SELECT d0, d1, epoch_ns(time) FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
         [path],
     ).fetchall()
-    assert order == sorted(order)
+    assert order == sorted(order)  # city (7 values), then station (1,000), then time
+    wanted = {"d0": _city_of("111 station"), "d1": "111 station"}  # the tiers' names of city, location
     groups = con.execute(
-        "SELECT row_group_id, stats_min_value, stats_max_value FROM parquet_metadata(?) "
-        "WHERE path_in_schema = 'd1'",  # the tiers' name of the location
+        "SELECT row_group_id, path_in_schema, stats_min_value, stats_max_value FROM parquet_metadata(?) "
+        "WHERE path_in_schema IN ('d0', 'd1')",
         [path],
     ).fetchall()
-    admitting = [g for g, low, high in groups if low <= "111 station" <= high]
-    assert len(groups) >= 9 and len(admitting) <= 2
+    refused = {g for g, column, low, high in groups if not low <= wanted[column] <= high}
+    admitting = {g for g, _, _, _ in groups} - refused
+    assert len({g for g, _, _, _ in groups}) >= 9 and len(admitting) <= 2
     assert (
         sorted(
             tuple(r)
@@ -265,36 +332,77 @@ def _expected_station_answer(location: str, first_s: int, last_s: int) -> list[t
     ]
 
 
-def _row_groups_scanned(store: Store, location: str) -> tuple[int, int]:
-    """(row groups DuckDB scanned, row groups of the table) for one station's query on the
-    memory-tier view, from EXPLAIN ANALYZE: the pruning as the engine sees it."""
-    table = store.catalogue.describe_table("iot", "pm25")
+def _scanned(store: Store, sql: str) -> tuple[int, int]:
+    """(row groups DuckDB scanned, row groups of the table) for a query as the engine runs it: the
+    relation the store picks for it, with the dimension conditions it implies (storage/hints.py),
+    from EXPLAIN ANALYZE."""
+    compiled = compile_query(sql)
+    relations, _full, _generation = store.reader.query_relations(compiled.tables, NOW_NS)
     cursor = store.reader.cursor()
     cursor.execute("CHECKPOINT")
-    plan = cursor.execute(
-        f'EXPLAIN ANALYZE SELECT count(*), sum("measure_value::bigint") FROM {table.recent_view} '
-        "WHERE location = ?",
-        [location],
-    ).fetchall()[0][1]
+    text = bind_tables(bind_now(compiled.sql, NOW_NS), relations)
+    plan = cursor.execute(f"EXPLAIN ANALYZE {text}").fetchall()[0][1]
     found = re.search(r"Row Groups Scanned: (\d+) / (\d+)", plan)
     assert found, plan
     return int(found.group(1)), int(found.group(2))
+
+
+def _station_count(location: str) -> str:
+    return f"SELECT count(*) FROM iot.pm25 WHERE location = '{location}' AND time > ago(2h)"
 
 
 def test_a_station_query_reads_few_row_groups_and_gets_the_same_answer(store: Store) -> None:
     _write(store, 0, 3000)  # fifty minutes, three million rows in time order: five 10-minute blocks
     expected = _expected_station_answer("111 station", 0, 3000)
     assert _station_query(store, "111 station") == expected
-    scanned, groups = _row_groups_scanned(store, "111 station")
+    scanned, groups = _scanned(store, _station_count("111 station"))
     assert groups >= 24 and scanned == groups  # in time order every row group holds every station
 
     store.mover.cluster_once(NOW_NS, catch_up=True)
 
     assert _station_query(store, "111 station") == expected
-    scanned, groups = _row_groups_scanned(store, "111 station")
-    # one row group per 10-minute block (two where the station's 600 rows straddle a boundary), and
-    # those that hold two blocks' edges
+    scanned, groups = _scanned(store, _station_count("111 station"))
+    # sorted by city, then station: the station's city (implied by the store) narrows each 10-minute
+    # block to a row group or two, the station's own zone maps to one (two where its 600 rows straddle
+    # a boundary), plus those that hold two blocks' edges
     assert groups >= 24 and scanned <= 2 * 5
+
+
+def _expected_city_answer(city: str, first_s: int, last_s: int, since_s: int) -> list[tuple[str, str, str]]:
+    """(station, count, sum) of one city's readings in the last ``since_s`` seconds, from the generator."""
+    low_s = (NOW_NS - START_NS) // SECOND_NS - since_s  # time >= ago(since_s)
+    answer = []
+    for n, (c, location) in enumerate(STATIONS):
+        values = [_value(s, n) for s in range(max(first_s, low_s), last_s)]
+        if c == city and values:
+            answer.append((location, str(len(values)), str(sum(values))))
+    return sorted(answer)
+
+
+def _city_query(store: Store, city: str, since: str) -> list[tuple[str, str, str]]:
+    sql = (
+        "SELECT location, COUNT(*) AS n, SUM(measure_value::bigint) AS s FROM iot.pm25 "
+        f"WHERE city = '{city}' AND time >= ago({since}) GROUP BY location ORDER BY location"
+    )
+    result = execute_query(store.reader.cursor(), sql, now_ns=NOW_NS, tiers=store.reader)
+    return [tuple(d["ScalarValue"] for d in row["Data"]) for row in result.rows]
+
+
+def test_a_city_query_reads_only_that_citys_row_groups(store: Store) -> None:
+    _write(store, 2400, 3600)  # the last 20 minutes, 1.2 million rows: two 10-minute blocks
+    expected = _expected_city_answer("city3", 2400, 3600, 1200)
+    assert len(expected) == 143 and _city_query(store, "city3", "20m") == expected
+    count = "SELECT count(*) FROM iot.pm25 WHERE city = 'city3' AND time >= ago(20m)"
+    scanned, groups = _scanned(store, count)
+    assert groups >= 9 and scanned == groups
+
+    store.mover.cluster_once(NOW_NS + 10 * SECOND_NS, catch_up=True)  # both blocks closed
+
+    assert _city_query(store, "city3", "20m") == expected
+    scanned, groups = _scanned(store, count)
+    # a seventh of each block (86,000 rows): a row group or two each, and those holding two blocks'
+    # edges; with the station first, every row group would hold some of the city's stations
+    assert groups >= 9 and scanned <= 2 * 2 + 1
 
 
 def test_clustering_marks_survive_a_restart(tmp_path: Path) -> None:
@@ -333,7 +441,7 @@ def test_parquet_files_are_sorted_by_hour_then_series(store: Store) -> None:
     (file,) = store.magnetic.files(table.id)
     con = duckdb.connect()
     order = con.execute(
-        "SELECT epoch_ns(time_bucket(INTERVAL 1 HOUR, time)), d1, d0, epoch_ns(time) "
+        "SELECT epoch_ns(time_bucket(INTERVAL 1 HOUR, time)), d0, d1, epoch_ns(time) "
         "FROM read_parquet(?, file_row_number = true) ORDER BY file_row_number",
         [str(store.data_dir / file.path)],
     ).fetchall()

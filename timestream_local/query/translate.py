@@ -10,6 +10,8 @@ Each table a query reads becomes a placeholder "__TSL_TABLE_<n>__" that ``bind_t
 the relation to read. The translation notes, per table, the lower bound its WHERE clause puts on
 ``time`` relative to now (``time >= ago(30s)``): when no magnetic-tier file holds rows that recent,
 the store lets the query read the memory tier alone, so a dashboard's cost does not grow with history.
+It also notes the string values the clause allows a column (``city = 'Beijing'``), from which the
+store adds the conditions they imply on other dimensions (storage/hints.py), so that zone maps skip.
 
 This module passes 400 lines because the rewrite is one pass that dispatches every construct; what
 a construct becomes is decided in the modules of its concern (semantics, timeseries, interpolation,
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
@@ -72,6 +75,9 @@ class TableRef:
     # None where no such bound was found
     since_ns: int | None = None
     after_ns: int | None = None
+    # the query reads only rows whose column <name> is one of these strings (``city = 'Beijing'``,
+    # ``location IN ('a', 'b')``), per column, sorted by name; empty where no such condition was found
+    equals: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def relation(self) -> str:
@@ -410,7 +416,9 @@ class _Rewriter:
                 column.set("catalog", None)
         for number, node in enumerate(self.table_nodes):
             since_ns, after_ns = _time_floor(node)
-            self.tables[number] = replace(self.tables[number], since_ns=since_ns, after_ns=after_ns)
+            self.tables[number] = replace(
+                self.tables[number], since_ns=since_ns, after_ns=after_ns, equals=_equalities(node)
+            )
             alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(node.name, quoted=True))
             node.replace(
                 exp.Table(this=exp.to_identifier(f"{TABLE_MARK}{number}__", quoted=True), alias=alias)
@@ -465,6 +473,49 @@ def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     return [node]
 
 
+def _own_where(table: exp.Table) -> tuple[exp.Expr | None, Callable[[exp.Expr], str | None]]:
+    """The WHERE condition of the SELECT that reads ``table`` directly (None when there is none), and
+    a function naming the column of this table a node is (None for anything else): with joins the
+    column must be qualified with this table's name or alias."""
+    if not isinstance(table.parent, exp.From) or not isinstance(table.parent.parent, exp.Select):
+        return None, lambda node: None
+    select = table.parent.parent
+    where = select.args.get("where")
+    names = {table.alias_or_name}
+    joined = bool(select.args.get("joins"))
+
+    def column_of(node: exp.Expr) -> str | None:
+        if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
+            return None
+        return node.name if (node.table in names if (joined or node.table) else True) else None
+
+    return (None if where is None else where.this), column_of
+
+
+def _equalities(table: exp.Table) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The string values a table's own WHERE clause allows a column, where it says so: top-level
+    conjuncts ``column = 'text'``, ``'text' = column`` and ``column IN ('text', ...)`` (the column of
+    this table, as ``_time_floor`` finds it). Several conjuncts on one column allow what all allow."""
+    condition, column_of = _own_where(table)
+    if condition is None:
+        return ()
+    allowed: dict[str, set[str]] = {}
+    for conjunct in _conjuncts(condition):
+        name, values = None, None
+        if isinstance(conjunct, exp.EQ):
+            for side, other in ((conjunct.this, conjunct.expression), (conjunct.expression, conjunct.this)):
+                if column_of(side) and isinstance(other, exp.Literal) and other.is_string:
+                    name, values = column_of(side), {other.this}
+                    break
+        elif isinstance(conjunct, exp.In) and not conjunct.args.get("query") and column_of(conjunct.this):
+            items = conjunct.expressions
+            if items and all(isinstance(i, exp.Literal) and i.is_string for i in items):
+                name, values = column_of(conjunct.this), {i.this for i in items}
+        if name is not None and values is not None:
+            allowed[name] = allowed[name] & values if name in allowed else values
+    return tuple((name, tuple(sorted(values))) for name, values in sorted(allowed.items()))
+
+
 def _time_floor(table: exp.Table) -> tuple[int | None, int | None]:
     """Where the rows a table's own WHERE clause keeps can start, when it says so: (how far before
     now, a fixed instant in UTC ns), each None when the clause has no such bound.
@@ -476,22 +527,15 @@ def _time_floor(table: exp.Table) -> tuple[int | None, int | None]:
     With joins the column must be qualified with this table's name or alias. Every such conjunct
     holds for each row the query keeps, so the most recent bound of each kind is used.
     """
-    if not isinstance(table.parent, exp.From) or not isinstance(table.parent.parent, exp.Select):
+    condition, column_of = _own_where(table)
+    if condition is None:
         return None, None
-    select = table.parent.parent
-    where = select.args.get("where")
-    if where is None:
-        return None, None
-    names = {table.alias_or_name}
-    joined = bool(select.args.get("joins"))
 
     def is_time(node: exp.Expr) -> bool:
-        if not isinstance(node, exp.Column) or node.name != "time":
-            return False
-        return node.table in names if (joined or node.table) else True
+        return column_of(node) == "time"
 
     relative, fixed = [], []
-    for conjunct in _conjuncts(where.this):
+    for conjunct in _conjuncts(condition):
         bound = None
         if isinstance(conjunct, exp.GTE | exp.GT) and is_time(conjunct.this):
             bound = conjunct.expression

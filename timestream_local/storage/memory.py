@@ -9,9 +9,10 @@ pair (``copy_clustered``, ``drop_unclustered``), which runs on the tier mover's 
 Rows arrive in time order, so a row group (DuckDB's unit of 122,880 rows, with each column's
 minimum and maximum) holds every series' readings of a few seconds: a filter on time skips row
 groups, a filter on a station does not. The tier mover therefore rewrites each closed time block
-sorted by series (``series_order``: the dimension with the most distinct values first, then the
-others, the measure name, the time): within a block, one station's rows then sit in one or two row
-groups and DuckDB's zone maps skip the others.
+sorted by series (``series_order``: the dimensions from fewest distinct values to most, the city
+before its stations, then the measure name and the time): within a block, one city's rows and one
+station's rows then sit in one or two row groups, and DuckDB's zone maps skip the others (with the
+conditions a query implies, storage/hints.py).
 """
 
 from __future__ import annotations
@@ -94,17 +95,22 @@ class MemoryTier:
 
     # -------------------------------------------------------------------------------- clustering
     def copy_clustered(
-        self, cursor: duckdb.DuckDBPyConnection, table: TableInfo, low_ns: int, high_ns: int
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        table: TableInfo,
+        low_ns: int,
+        high_ns: int,
+        min_rows: int = 1,
     ) -> int:
         """Append a copy of the rows with ``low_ns <= time < high_ns``, sorted by series, in the cursor's
         open transaction; returns the highest row id of the originals (``drop_unclustered`` removes
         them by it: the copy's rows are the transaction's own, numbered after every stored row), or
-        -1 when the block holds no rows (nothing was copied)."""
+        -1 when the block holds fewer than ``min_rows`` rows (nothing was copied)."""
         where = f"time >= make_timestamp_ns({int(low_ns)}) AND time < make_timestamp_ns({int(high_ns)})"
         rows, last = cursor.execute(
             f"SELECT count(*), max(rowid) FROM {table.mem_table} WHERE {where}"
         ).fetchone()
-        if not rows:
+        if not rows or rows < min_rows:
             return -1
         order = series_order(cursor, table, f"SELECT * FROM {table.mem_table} WHERE {where}")
         if order is None:
@@ -132,9 +138,12 @@ class MemoryTier:
 def series_order(cursor: duckdb.DuckDBPyConnection, table: TableInfo, source_sql: str) -> str | None:
     """ORDER BY terms that keep each series' rows together: the table's DIMENSION partition key
     first when it has one (the dimension its owner declared queries filter by, as Timestream
-    clusters by it), then the dimensions by their distinct values in ``source_sql``, most first (a
-    station before its city: each row group then spans few stations), then the measure name and
-    the time. None when ``source_sql`` has no rows."""
+    clusters by it), then the dimensions by their distinct values in ``source_sql``, fewest first
+    (a city before its stations), then the measure name and the time. One city's rows are then
+    contiguous and so are one station's within them: the zone maps skip by any leading part of
+    the order, and a query on a station alone gets the city it implies added (hints.py). Ordered
+    the other way (most first), a row group would span few stations but every city, and a query
+    on one city would read every row group of the block. None when ``source_sql`` has no rows."""
     names = table.column_names()
     dims = [quote(names[d]) for d in table.dimensions]
     counts = cursor.execute(
@@ -148,5 +157,5 @@ def series_order(cursor: duckdb.DuckDBPyConnection, table: TableInfo, source_sql
         if key.get("Type") == "DIMENSION" and key.get("Name") in table.dimensions
     ]
     first = {table.dimensions.index(keys[0])} if keys else set()
-    ranked = [dims[i] for i in sorted(range(len(dims)), key=lambda i: (i not in first, -counts[1 + i], i))]
+    ranked = [dims[i] for i in sorted(range(len(dims)), key=lambda i: (i not in first, counts[1 + i], i))]
     return ", ".join([*ranked, "measure_name", "time"])

@@ -16,12 +16,14 @@ import duckdb
 from timestream_local.storage.database import Database
 from timestream_local.storage.descriptions import Descriptions
 from timestream_local.storage.flusher import Flusher
+from timestream_local.storage.hints import SeriesHints
 from timestream_local.storage.views import Views
 
 
 class TableRef(Protocol):
     """A table as a query names it (query/translate.py's TableRef), with the time bounds the query
-    puts on its rows: ``time >= now - since_ns`` and ``time >= after_ns``, where known."""
+    puts on its rows: ``time >= now - since_ns`` and ``time >= after_ns``, where known, and the
+    string values it allows columns (``equals``)."""
 
     database: str
     table: str
@@ -29,15 +31,22 @@ class TableRef(Protocol):
     col: int | None
     since_ns: int | None
     after_ns: int | None
+    equals: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 class Reader:
     """The store as queries see it."""
 
     def __init__(
-        self, database: Database, descriptions: Descriptions, views: Views, flusher: Flusher
+        self,
+        database: Database,
+        descriptions: Descriptions,
+        views: Views,
+        flusher: Flusher,
+        hints: SeriesHints | None = None,
     ) -> None:
         self._db = database
+        self._hints = hints
         self._descriptions = descriptions
         self._views = views
         self._flusher = flusher
@@ -59,16 +68,25 @@ class Reader:
         so queries over recent data do not open the history's Parquet files. Taken under the store
         lock, which tier moves hold from start to commit; the engine re-runs a query over both
         tiers when the generation changed while it ran.
+
+        A query's equality conditions on dimensions add the conditions they imply on the table's
+        other dimensions (hints.py), so that a query on one station skips the row groups of other
+        cities as well.
         """
         relations, full = [], []
         with self._db.lock:
             for ref in tables:
                 where = f" at line {ref.line}:{ref.col}" if ref.line else ""
                 table = self._descriptions.find_table(ref.database, ref.table, where)
-                full.append(table.view)
                 bounds = [b for b in (None if ref.since_ns is None else now_ns - ref.since_ns, ref.after_ns)
                           if b is not None]  # fmt: skip
-                relations.append(self._views.relation(table, max(bounds) if bounds else None))
+                relation = self._views.relation(table, max(bounds) if bounds else None)
+                if self._hints is not None and ref.equals:
+                    full.append(self._hints.narrow(table, table.view, ref.equals))
+                    relations.append(self._hints.narrow(table, relation, ref.equals))
+                else:
+                    full.append(table.view)
+                    relations.append(relation)
             return relations, full, self._views.generation
 
     def tier_generation(self) -> int:
