@@ -292,3 +292,24 @@ def test_every_object_is_encrypted_as_the_statement_asks(world, options, expecte
             key = url.removeprefix(f"s3://{world['bucket']}/")
             head = world["s3"].head_object(Bucket=world["bucket"], Key=key)
             assert {name: head.get(name) for name in expected} == expected, (fmt, url)
+
+
+def test_an_unload_after_a_comment_is_run_as_an_unload(world):
+    """A saved query often starts with a comment; the statement after it is still an UNLOAD (it was
+    sent to the SELECT translator, which refused the word UNLOAD)."""
+    prefix = unique("commented")
+    response = world["query"].query(
+        QueryString=f"-- the weekly export\n/* {prefix} */ UNLOAD ({_select(world)}) "
+        f"TO 's3://{world['bucket']}/{prefix}/' WITH (format = 'CSV')"
+    )
+    answer = _answer(response)
+    assert answer["rows"] == str(len(world["readings"]))
+    manifest = json.loads(_object(world, answer["manifestFile"]))
+    rows = [
+        (station, float(value), city)
+        for entry in manifest["result_files"]  # GZIP unless asked otherwise, as on AWS
+        for station, value, city in csv.reader(
+            io.StringIO(gzip.decompress(_object(world, entry["url"])).decode())
+        )
+    ]
+    assert sorted(rows) == sorted((s, v, c) for s, c, _t, v in world["readings"])

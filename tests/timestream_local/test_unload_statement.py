@@ -1,6 +1,6 @@
 """UNLOAD statements read and checked (timestream_local/query/unload.py): the inner SELECT's text, the
 S3 destination, the WITH options with the developer guide's defaults, and each refusal naming the
-option at fault. The writing to S3 (over HTTP, against moto) is not built yet."""
+option at fault. The writing to S3 (over HTTP, against moto) is tested in test_unload.py."""
 
 import pytest
 
@@ -9,6 +9,7 @@ from timestream_local.query.unload import (
     MAX_FILE_SIZE,
     MIN_FILE_SIZE,
     check_partition_columns,
+    is_unload,
     parse_s3_uri,
     parse_unload,
 )
@@ -143,3 +144,29 @@ def test_partition_columns_are_the_last_of_the_select_list_in_order():
         check_partition_columns(["mean", "station", "city"], ("city", "station"))
     with pytest.raises(ValidationException, match="leaves no column"):
         check_partition_columns(["city"], ("city",))
+
+
+@pytest.mark.parametrize(
+    ("sql", "unload"),
+    [
+        ("UNLOAD (SELECT 1) TO 's3://b/p/'", True),
+        ("  (UNLOAD (SELECT 1) TO 's3://b/p/')", True),
+        ("unload (SELECT 1) TO 's3://b/p/'", True),
+        ("-- the weekly export\nUNLOAD (SELECT 1) TO 's3://b/p/'", True),
+        ("/* export */ /* twice */\n -- and a line\n UNLOAD (SELECT 1) TO 's3://b/p/'", True),
+        ("-- UNLOAD (SELECT 1) TO 's3://b/p/'\nSELECT 1", False),
+        ("/* UNLOAD */ SELECT 1", False),
+        ("SELECT 'UNLOAD'", False),
+        ("/* UNLOAD (SELECT 1) TO 's3://b/p/'", False),  # an unclosed comment hides the rest
+        ("-- only a comment", False),
+        ("", False),
+    ],
+)
+def test_an_unload_is_recognised_after_comments_and_only_as_the_first_word(sql, unload):
+    assert is_unload(sql) is unload
+
+
+def test_a_commented_unload_is_read_like_any_other():
+    statement = parse_unload(f"-- weekly\n/* export */ UNLOAD ({SELECT}) TO 's3://bucket/weekly/'")
+    assert statement.select == SELECT
+    assert (statement.bucket, statement.prefix) == ("bucket", "weekly/")

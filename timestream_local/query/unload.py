@@ -57,7 +57,25 @@ class Unload(UnloadOptions):
 
 
 def is_unload(sql: str) -> bool:
-    return sql.lstrip().lstrip("(").lstrip()[:6].upper() == "UNLOAD"
+    """Whether a query text is an UNLOAD statement: its first word, after whitespace, opening
+    parentheses and comments (``-- ...`` to the end of the line, ``/* ... */``), is UNLOAD. One pass
+    over the text's head: each step consumes what it skips."""
+    position, end = 0, len(sql)
+    while position < end:
+        char = sql[position]
+        if char.isspace() or char == "(":
+            position += 1
+        elif sql.startswith("--", position):
+            newline = sql.find("\n", position)
+            position = end if newline < 0 else newline + 1
+        elif sql.startswith("/*", position):
+            close = sql.find("*/", position + 2)
+            if close < 0:
+                return False  # an unclosed comment: the query's reader says so
+            position = close + 2
+        else:
+            break
+    return sql[position : position + 6].upper() == "UNLOAD"
 
 
 def parse_unload(sql: str) -> Unload:
