@@ -4,11 +4,12 @@ measured at each size in one run:
 
   1. dashboard: the nine panels over HTTP with a day of history (bench/scaling/history.py,
      bench/scaling/panels.py), each size alone, then each larger size side by side with the
-     smallest (two servers, their rounds alternating), which gives the ratios. A day of x100 is a billion rows (~10 minutes to build here, ~9 GB):
-     x100 gets 3 h instead (--max-rows, --short-hours), which holds every panel's window (30 s,
-     5 min, 2 h) whole, so each panel selects the same rows as with a day; the rows outside the
-     window differ, so x1 is measured with the same 3 h too and the ratios compare equal
-     histories, and x1 and x10 with a day show what the other 21 h add;
+     smallest (two servers, their rounds alternating), which gives the ratios. A day of x100 is
+     a billion rows (~10 minutes to build here, ~9 GB): x100 gets 3 h instead (--max-rows,
+     --short-hours), which holds every panel's window (30 s, 5 min, 2 h) whole, so each panel
+     selects the same rows as with a day; the rows outside the window differ, so x1 is measured
+     with the same 3 h too and the ratios compare equal histories, and x1 and x10 with a day
+     show what the other 21 h add;
   2. ingest, end to end: simulator -> kinesalite -> forwarder -> timestream_local live at 1 Hz, CPU
      per component from /proc, whether it keeps up or where it saturates (bench/scaling/pipeline.py);
   3. freshness: a reading's timestamp to the moment a query sees it, p50 and p99;
@@ -22,6 +23,7 @@ disk under --work-dir).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import sys
@@ -86,9 +88,7 @@ def measure_size(
             log(f"  side by side with the x{args.scales[0]} data of {hours} h ...")
             base, mine = panels.measure_side_by_side([baselines[hours], own], args.repeat, 4.0, log)
             result.histories[hours].paired = (base, mine)
-            baselines[hours] = panels.Target(
-                baselines[hours].data_dir, baselines[hours].fleet, base.next_second
-            )
+            baselines[hours] = dataclasses.replace(baselines[hours], next_second=base.next_second)
         if hours != plan[-1] and not args.keep and not is_baseline:
             shutil.rmtree(data_dir, ignore_errors=True)
     if args.ingest_seconds > 0:

@@ -7,8 +7,8 @@ end are written for every station through WriteRecords (the lean client), as a l
 have: every round sees full windows and the newest rows arrive through the flusher, as they do.
 
 Two sizes are compared side by side (``measure_side_by_side``): a server on each data directory,
-their rounds alternating, so that the machine's slow and fast phases (±20 %
-from minute to minute on this shared VM) fall on both sizes alike instead of deciding the ratio.
+their rounds alternating, so that the machine's slow and fast phases (±20 % from minute to minute
+on this shared VM) fall on both sizes alike instead of deciding the ratio.
 """
 
 from __future__ import annotations

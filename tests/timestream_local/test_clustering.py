@@ -125,13 +125,18 @@ def _row_groups_admitting(store: Store, location: str) -> tuple[int, int]:
     return len(groups - refused), len(groups)
 
 
+def _answer(store: Store, sql: str) -> list[tuple]:
+    """A query's rows as the engine answers it at NOW, each a tuple of its scalar values."""
+    result = execute_query(store.reader.cursor(), sql, now_ns=NOW_NS, tiers=store.reader)
+    return [tuple(d["ScalarValue"] for d in row["Data"]) for row in result.rows]
+
+
 def _station_query(store: Store, location: str) -> list[tuple[str, str]]:
     sql = (
         "SELECT BIN(time, 60s) AS t, COUNT(*) AS n, SUM(measure_value::bigint) AS s FROM iot.pm25 "
         f"WHERE location = '{location}' AND time > ago(2h) GROUP BY BIN(time, 60s) ORDER BY t"
     )
-    result = execute_query(store.reader.cursor(), sql, now_ns=NOW_NS, tiers=store.reader)
-    return [tuple(d["ScalarValue"] for d in row["Data"]) for row in result.rows]
+    return _answer(store, sql)
 
 
 def test_clustering_keeps_every_row_and_lets_zone_maps_skip_other_stations(store: Store) -> None:
@@ -384,8 +389,7 @@ def _city_query(store: Store, city: str, since: str) -> list[tuple[str, str, str
         "SELECT location, COUNT(*) AS n, SUM(measure_value::bigint) AS s FROM iot.pm25 "
         f"WHERE city = '{city}' AND time >= ago({since}) GROUP BY location ORDER BY location"
     )
-    result = execute_query(store.reader.cursor(), sql, now_ns=NOW_NS, tiers=store.reader)
-    return [tuple(d["ScalarValue"] for d in row["Data"]) for row in result.rows]
+    return _answer(store, sql)
 
 
 def test_a_city_query_reads_only_that_citys_row_groups(store: Store) -> None:
