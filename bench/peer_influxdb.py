@@ -6,7 +6,9 @@ and its own timestream_local, generates the same readings for both (the catalogu
 one PM2.5 reading per station per second for --minutes, ending now), and prints, in one run:
   * ingest: records/s into each over HTTP from one client connection, each with its best batch:
     InfluxDB's line protocol in batches of 5,000 lines (its documented sweet spot), timestream_local's
-    WriteRecords in batches of 100 (AWS's limit), SigV4-signed, the JSON encoded with msgspec;
+    WriteRecords in batches of 100 (AWS's limit), SigV4-signed, the JSON encoded with msgspec. Both
+    clients encode each request inside the timed loop (the same work a live client does), and each
+    server's own CPU per record is printed beside the rate (from /proc: a figure no client changes);
   * the nine "PM2.5 Analysis 1" panels: each dashboard query against timestream_local (Query over
     HTTP, SigV4-signed, decoded with msgspec) and its InfluxQL equivalent against InfluxDB (GROUP BY time(30s) fill(linear), subqueries for the per-city and
     per-station averages), medians over --repeat rounds, and whether the answers agree. Both are
@@ -44,7 +46,7 @@ from botocore.credentials import Credentials
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.timestream_ingest import run_lean_records  # noqa: E402
+from bench.timestream_ingest import cpu_seconds, run_lean_records  # noqa: E402
 from catalogue import load_catalogue  # noqa: E402
 from tests.services import LOCAL_CREDENTIALS, free_port, start_timestream_local  # noqa: E402
 
@@ -52,6 +54,30 @@ DASHBOARD = ROOT / "dashboards" / "pm25-analysis-1.json"
 INFLUX_BATCH = 5_000
 TIMESTREAM_BATCH = 100
 OCT = "huaqiao city"  # panels 5 and 6 follow this Shenzhen station
+SETTLE_S = 1.0  # after the last write: each server's CPU is counted this much longer (its flush)
+
+
+class Ingest:
+    """One store's ingest, timed from the first request to the last answer (the client's encoding
+    included), and the server process's CPU over that time plus SETTLE_S, per record."""
+
+    def __init__(self, pid: int, records: int) -> None:
+        self.pid = pid
+        self.records = records
+        self.rate = 0.0  # records/s
+        self.cpu_us = float("nan")  # the server's CPU, microseconds per record (nan without /proc)
+
+    def __enter__(self) -> Ingest:
+        self._cpu = cpu_seconds(self.pid)
+        self._began = time.perf_counter()
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        self.rate = self.records / (time.perf_counter() - self._began)
+        time.sleep(SETTLE_S)
+        cpu = cpu_seconds(self.pid)
+        if cpu is not None and self._cpu is not None:
+            self.cpu_us = (cpu - self._cpu) / self.records * 1e6
 
 
 def readings(stations: list[tuple[str, str]], start_s: int, seconds: int, seed: int = 7):
@@ -96,24 +122,29 @@ def _escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
-def influx_ingest(port: int, rows: list[tuple[str, str, int, int]]) -> float:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    _influx_get(connection, "/query?" + urllib.parse.urlencode({"q": "CREATE DATABASE iot"}), post=True)
-    lines = [
+def influx_lines(rows: list[tuple[str, str, int, int]]) -> bytes:
+    """One write request's body: a line-protocol line per reading (tag values escaped, the value an
+    integer field, the time in ms)."""
+    return b"\n".join(
         f"pm25,city={_escape_tag(city)},location={_escape_tag(location)} value={value}i {t}".encode()
         for city, location, t, value in rows
-    ]
-    began = time.perf_counter()
-    for start in range(0, len(lines), INFLUX_BATCH):
-        body = b"\n".join(lines[start : start + INFLUX_BATCH])
-        connection.request("POST", "/write?db=iot&precision=ms", body=body)
-        response = connection.getresponse()
-        payload = response.read()
-        if response.status != 204:
-            raise SystemExit(f"InfluxDB write failed: {response.status} {payload[:300]!r}")
-    elapsed = time.perf_counter() - began
+    )
+
+
+def influx_ingest(port: int, pid: int, rows: list[tuple[str, str, int, int]]) -> Ingest:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    _influx_get(connection, "/query?" + urllib.parse.urlencode({"q": "CREATE DATABASE iot"}), post=True)
+    with Ingest(pid, len(rows)) as ingest:
+        for start in range(0, len(rows), INFLUX_BATCH):
+            connection.request(
+                "POST", "/write?db=iot&precision=ms", body=influx_lines(rows[start : start + INFLUX_BATCH])
+            )
+            response = connection.getresponse()
+            payload = response.read()
+            if response.status != 204:
+                raise SystemExit(f"InfluxDB write failed: {response.status} {payload[:300]!r}")
     connection.close()
-    return len(rows) / elapsed
+    return ingest
 
 
 def _influx_get(connection: http.client.HTTPConnection, target: str, post: bool = False) -> dict:
@@ -133,18 +164,23 @@ def influx_query(connection: http.client.HTTPConnection, influxql: str) -> list[
 # ---------------------------------------------------------------------------------- timestream_local
 
 
-def timestream_ingest(url: str, rows: list[tuple[str, str, int, int]]) -> float:
-    batches = [
-        [
-            {"Dimensions": [{"Name": "city", "Value": city}, {"Name": "location", "Value": location}],
-             "MeasureValue": str(value), "Time": str(t)}
-            for city, location, t, value in rows[start : start + TIMESTREAM_BATCH]
-        ]
-        for start in range(0, len(rows), TIMESTREAM_BATCH)
+def timestream_records(rows: list[tuple[str, str, int, int]]) -> list[dict]:
+    """One WriteRecords call's records (the measure's name, type and time unit go in CommonAttributes)."""
+    return [
+        {"Dimensions": [{"Name": "city", "Value": city}, {"Name": "location", "Value": location}],
+         "MeasureValue": str(value), "Time": str(t)}
+        for city, location, t, value in rows
     ]  # fmt: skip
-    began = time.perf_counter()
-    run_lean_records(url, "iot", "pm25", batches)
-    return len(rows) / (time.perf_counter() - began)
+
+
+def timestream_ingest(url: str, pid: int, rows: list[tuple[str, str, int, int]]) -> Ingest:
+    batches = (
+        timestream_records(rows[start : start + TIMESTREAM_BATCH])
+        for start in range(0, len(rows), TIMESTREAM_BATCH)
+    )
+    with Ingest(pid, len(rows)) as ingest:
+        run_lean_records(url, "iot", "pm25", batches)
+    return ingest
 
 
 class LeanQuery:
@@ -324,12 +360,12 @@ def main() -> int:
                 RetentionProperties={"MemoryStoreRetentionPeriodInHours": 24,
                                      "MagneticStoreRetentionPeriodInDays": 7},
             )  # fmt: skip
-            influx_rate = influx_ingest(port, rows)
-            timestream_rate = timestream_ingest(service.url, rows)
-            print(f"ingest  InfluxDB {influx_rate:>10,.0f} rec/s (line protocol, {INFLUX_BATCH:,}/request)   "
-                  f"timestream_local {timestream_rate:>10,.0f} rec/s (WriteRecords, {TIMESTREAM_BATCH}/request)   "
-                  f"ratio {timestream_rate / influx_rate:.2f}")  # fmt: skip
-            time.sleep(1)  # both stores have flushed their writes
+            influx = influx_ingest(port, influxd.pid, rows)
+            timestream = timestream_ingest(service.url, service.process.pid, rows)
+            print(f"ingest  InfluxDB {influx.rate:>10,.0f} rec/s (line protocol, {INFLUX_BATCH:,}/request; "
+                  f"server CPU {influx.cpu_us:.2f} us/record)   timestream_local {timestream.rate:>10,.0f} rec/s "
+                  f"(WriteRecords, {TIMESTREAM_BATCH}/request; server CPU {timestream.cpu_us:.2f} us/record)   "
+                  f"ratio {timestream.rate / influx.rate:.2f}, server CPU ratio {influx.cpu_us / timestream.cpu_us:.2f}")  # fmt: skip
             query = LeanQuery(service.url)
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             totals = [0.0, 0.0]
@@ -347,8 +383,8 @@ def main() -> int:
                       f"ratio {in_ms / ts_ms:5.2f}  answers {'agree' if equal else 'DIFFER'}  {title[:48]}")  # fmt: skip
             print(f"nine panels  timestream_local {totals[0]:.1f} ms  InfluxDB {totals[1]:.1f} ms  "
                   f"ratio {totals[1] / totals[0]:.2f}; answers agree on {agreed}/9")  # fmt: skip
-            ahead = timestream_rate > influx_rate and totals[0] < totals[1]
-            print(f"peer_influxdb: ingest x{timestream_rate / influx_rate:.2f}, panels x{totals[1] / totals[0]:.2f} "
+            ahead = timestream.rate > influx.rate and totals[0] < totals[1]
+            print(f"peer_influxdb: ingest x{timestream.rate / influx.rate:.2f}, panels x{totals[1] / totals[0]:.2f} "
                   f"(goal > 1 on both) -> {'met' if ahead else 'not met'}")  # fmt: skip
         finally:
             service.stop()
