@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import time
 
-import msgspec
 import pytest
 
 from bench import peer_influxdb
@@ -28,7 +27,7 @@ def test_influx_lines_escape_tag_values_and_mark_integer_fields():
 
 
 def test_timestream_records_carry_both_dimensions_and_the_value_and_time_as_strings():
-    assert msgspec.json.decode(msgspec.json.encode(timestream_records(ROWS[:1]))) == [
+    assert timestream_records(ROWS[:1]) == [
         {
             "Dimensions": [
                 {"Name": "city", "Value": "Shenzhen"},
